@@ -1,0 +1,62 @@
+"""asl_recognition: train, compare and serve American Sign Language fingerspelling recognisers.
+
+The public surface is what ``__all__`` lists. Heavy backends (TensorFlow, torch, azureml) load
+only when a trainer or deployer that needs them is used.
+
+>>> import asl_recognition
+>>> "sklearn" in asl_recognition.available_trainers()
+True
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved on first attribute access (PEP 562) so that
+# ``import asl_recognition`` stays fast and light.
+_EXPORTS: dict[str, str] = {
+    "AslRecognitionError": "asl_recognition.errors",
+    "Dataset": "asl_recognition.data",
+    "load_dataset": "asl_recognition.data",
+    "Trainer": "asl_recognition.trainers.base",
+    "TrainResult": "asl_recognition.trainers.base",
+    "get_trainer": "asl_recognition.trainers.base",
+    "register_trainer": "asl_recognition.trainers.base",
+    "available_trainers": "asl_recognition.trainers.base",
+    "TrainedModel": "asl_recognition.model",
+    "ModelMetadata": "asl_recognition.model",
+    "load_model": "asl_recognition.model",
+    "register_model_type": "asl_recognition.model",
+    "Comparator": "asl_recognition.compare",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+if TYPE_CHECKING:
+    from asl_recognition.compare import Comparator
+    from asl_recognition.data import Dataset, load_dataset
+    from asl_recognition.errors import AslRecognitionError
+    from asl_recognition.model import ModelMetadata, TrainedModel, load_model, register_model_type
+    from asl_recognition.trainers.base import (
+        Trainer,
+        TrainResult,
+        available_trainers,
+        get_trainer,
+        register_trainer,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'asl_recognition' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,185 @@
+"""The ``asl-recognition`` command (also ``python -m asl_recognition``).
+
+Commands::
+
+    asl-recognition [train] [hydra overrides]   the main job: train, compare, save, report
+    asl-recognition compare models.a=DIR ...    compare saved models on the test file, report
+    asl-recognition serve model=DIR             serve a model in the foreground (deployer=local)
+    asl-recognition deploy model=DIR deployer=aci   deploy and print the scoring URI
+    asl-recognition predict IMAGE... [--model DIR | --uri URL] [--key KEY] [--top-k K]
+
+Everything but ``predict`` is a Hydra application: overrides (``trainer=[sklearn,svm]``,
+``seed=1``), ``-m`` multirun, ``--cfg job`` and ``--help`` work as Hydra users expect. ``--quiet``
+anywhere silences progress output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from asl_recognition import progress
+from asl_recognition.errors import AslRecognitionError
+
+__all__ = ["conf_dir", "main"]
+
+log = logging.getLogger(__name__)
+
+_HYDRA_COMMANDS = {"train": "config", "compare": "compare", "serve": "serve", "deploy": "deploy"}
+
+
+def conf_dir() -> Path:
+    """The directory holding the Hydra configs: inside the installed package, else the repo's."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "conf", package.parent / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise AslRecognitionError(f"Hydra configs not found next to {package}; the installation is incomplete")
+
+
+def _to_container(cfg: Any) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    return {str(k): v for k, v in container.items()}
+
+
+def _output_dir() -> Path:
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def _guarded(fn: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Turn library errors into one clear line and exit status 2 (no traceback)."""
+
+    def wrapper(cfg: Any) -> None:
+        progress.configure("quiet" if cfg.get("quiet", False) else "auto")
+        try:
+            fn(cfg)
+        except AslRecognitionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+@_guarded
+def _train(cfg: Any) -> None:
+    from asl_recognition.job import run_job
+
+    out = _output_dir()
+    result = run_job(_to_container(cfg), output_dir=out)
+    result.comparison.print_table()
+    print(f"best model ({result.comparison.winner}): {result.best_dir}")
+    if result.report_dir is not None:
+        print(f"report: {result.report_dir}")
+
+
+@_guarded
+def _compare(cfg: Any) -> None:
+    from asl_recognition.compare import Comparator
+    from asl_recognition.data import load_dataset
+    from asl_recognition.model import load_model
+
+    plain = _to_container(cfg)
+    models = plain.get("models") or {}
+    if not models:
+        raise AslRecognitionError("no models given: pass models.NAME=DIR for each saved model")
+    data = {k: v for k, v in (plain.get("data") or {}).items() if k != "validation"}
+    test = load_dataset("test", **data)
+    loaded = {str(name): load_model(path) for name, path in models.items()}
+    comparison = Comparator(test, **(plain.get("compare") or {})).evaluate(loaded)
+    comparison.print_table()
+    report = comparison.write_report(Path(plain.get("report_dir") or _output_dir() / "report"))
+    print(f"report: {report}")
+
+
+def _deployer_from(plain: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    spec = plain.get("deployer") or {}
+    return str(spec.get("name", "local")), dict(spec.get("params") or {})
+
+
+@_guarded
+def _serve(cfg: Any) -> None:
+    plain = _to_container(cfg)
+    name, params = _deployer_from(plain)
+    if name != "local":
+        raise AslRecognitionError(f"'serve' runs a local service; use 'deploy deployer={name}' instead")
+    from asl_recognition.deploy.local import serve_foreground
+
+    raise SystemExit(serve_foreground(plain["model"], **params))
+
+
+@_guarded
+def _deploy(cfg: Any) -> None:
+    from asl_recognition.deploy import get_deployer
+
+    plain = _to_container(cfg)
+    name, params = _deployer_from(plain)
+    service = get_deployer(name, **params).deploy(plain["model"], name=plain.get("name"))
+    print(json.dumps({"name": service.name, "state": service.state, "scoring_uri": service.scoring_uri,
+                      "swagger_uri": service.swagger_uri}, indent=2))
+
+
+def _predict(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="asl-recognition predict",
+        description="Predict the letter in image files (PNG/JPEG, any size) with a model directory or a service.",
+    )
+    parser.add_argument("images", nargs="+", help="image files")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="a saved model directory")
+    source.add_argument("--uri", help="a scoring URI (local service or Azure)")
+    parser.add_argument("--key", help="service key, sent as 'Authorization: Bearer KEY'")
+    parser.add_argument("--top-k", type=int, default=3, help="letters to show per image (default 3)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(list(argv))
+    from asl_recognition.deploy.client import predict_command
+
+    try:
+        rows = predict_command(args.images, model_dir=args.model, uri=args.uri, key=args.key, top_k=args.top_k)
+    except AslRecognitionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for row in rows:
+            top = ", ".join(f"{c['letter']} {c['probability']:.2f}" for c in row.get("top", []))
+            print(f"{row.get('input')}: {row.get('letter')}  ({top})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``asl-recognition`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    quiet = "--quiet" in args
+    args = [a for a in args if a != "--quiet"]
+    command = args[0] if args and args[0] in (*_HYDRA_COMMANDS, "predict") else "train"
+    if args and args[0] == command:
+        args = args[1:]
+    if command == "predict":
+        if quiet:
+            progress.configure("quiet")
+        return _predict(args)
+    if quiet:
+        args.append("quiet=true")
+    import hydra
+
+    task = {"train": _train, "compare": _compare, "serve": _serve, "deploy": _deploy}[command]
+    app = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name=_HYDRA_COMMANDS[command])(task)
+    saved = sys.argv
+    sys.argv = [f"asl-recognition {command}" if command != "train" else "asl-recognition", *args]
+    try:
+        app()
+    finally:
+        sys.argv = saved
+    return 0

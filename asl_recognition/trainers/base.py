@@ -1,0 +1,174 @@
+"""The ``Trainer`` protocol every backend satisfies, and what ``fit`` returns.
+
+A backend is any class with ``fit(train, *, validation=None, seed=0) -> TrainResult``. Its
+constructor takes keyword-only, typed parameters and validates them (rule 1 of the style guide:
+constructors validate and store; work happens in ``fit``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from asl_recognition.errors import InvalidParameterError
+from asl_recognition.registry import Registry
+
+if TYPE_CHECKING:
+    from asl_recognition.data.dataset import Dataset
+    from asl_recognition.model import TrainedModel
+
+__all__ = [
+    "TrainResult",
+    "Trainer",
+    "TrialRecord",
+    "available_trainers",
+    "get_trainer",
+    "register_trainer",
+    "trainers",
+    "validation_metrics",
+]
+
+TrialState = Literal["complete", "pruned", "failed", "running"]
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    """What every training backend provides.
+
+    ``fit`` trains on ``train``; when ``validation`` is given it reports validation metrics
+    (``validation_accuracy`` at least) and sweeping backends select on it. ``validation`` must
+    come from :meth:`Dataset.split_validation` (leak-free), never from the test file.
+    """
+
+    def fit(
+        self, train: Dataset, *, validation: Dataset | None = None, seed: int = 0
+    ) -> TrainResult:
+        """Train a model and return it with its metrics."""
+        ...
+
+
+@dataclasses.dataclass
+class TrialRecord:
+    """One child run of a sweep (a HyperDrive child run, an Optuna trial, an AutoML iteration)."""
+
+    number: int
+    params: dict[str, Any]
+    value: float | None
+    state: TrialState
+    duration_s: float
+    intermediate: dict[int, float] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :meth:`Trainer.fit` returns.
+
+    Attributes:
+        model: the fitted model (the best trial's for sweeping backends).
+        metrics: validation metrics, e.g. ``{"validation_accuracy": 0.93}``.
+        hyperparameters: the parameters of the returned model.
+        timings: seconds spent, at least ``{"fit_s": ...}``.
+        trials: the sweep's trial table (empty for single-run backends).
+        backend: registered name of the trainer.
+    """
+
+    model: TrainedModel
+    metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    hyperparameters: dict[str, Any] = dataclasses.field(default_factory=dict)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    trials: list[TrialRecord] = dataclasses.field(default_factory=list)
+    backend: str = ""
+
+
+trainers: Registry[Callable[..., Trainer]] = Registry(
+    "trainer", entry_point_group="asl_recognition.trainers"
+)
+trainers.register("sklearn", "asl_recognition.trainers._sklearn:SklearnTrainer")
+trainers.register("cnn", "asl_recognition.trainers.cnn.backend:KerasCnnTrainer", extra="keras")
+trainers.register("automl", "asl_recognition.trainers._automl:AutoMLTrainer", extra="automl")
+trainers.register(
+    "hyperdrive", "asl_recognition.trainers._hyperdrive:HyperDriveTrainer", extra="keras"
+)
+
+T = TypeVar("T", bound=Callable[..., Trainer])
+
+
+def register_trainer(name: str, *, replace: bool = False) -> Callable[[T], T]:
+    """Class decorator registering a backend under ``name`` for this process.
+
+    >>> @register_trainer("doc-example", replace=True)
+    ... class MyTrainer:
+    ...     def fit(self, train, *, validation=None, seed=0): ...
+    >>> "doc-example" in available_trainers()
+    True
+    """
+
+    def decorator(cls: T) -> T:
+        trainers.register(name, cls, replace=replace)
+        return cls
+
+    return decorator
+
+
+def available_trainers() -> list[str]:
+    """Names of every registered trainer (built-ins, entry points and decorated classes)."""
+    return trainers.names()
+
+
+def get_trainer(name: str, /, **params: Any) -> Trainer:
+    """Build the trainer registered as ``name`` with keyword ``params``.
+
+    Unknown parameter names raise :class:`InvalidParameterError` listing the accepted ones.
+
+    >>> get_trainer("sklearn", C=-1)
+    Traceback (most recent call last):
+    ...
+    asl_recognition.errors.InvalidParameterError: 'C' must be > 0, got -1
+    """
+    factory = trainers.get(name)
+    check_parameter_names(factory, params, what=f"trainer {name!r}")
+    trainer = factory(**params)
+    if not isinstance(trainer, Trainer):
+        raise InvalidParameterError(f"trainer {name!r} does not provide fit(); got {trainer!r}")
+    return trainer
+
+
+def validation_metrics(model: TrainedModel, validation: Dataset | None) -> dict[str, float]:
+    """``validation_accuracy`` (and count) of ``model`` on ``validation``; empty if None.
+
+    Every backend reports validation metrics through this one function, so the names and the
+    computation are the same for all of them.
+    """
+    if validation is None or len(validation) == 0:
+        return {}
+    predicted = model.predict(validation.images)
+    return {
+        "validation_accuracy": float((predicted == validation.labels).mean()),
+        "validation_size": float(len(validation)),
+    }
+
+
+def check_parameter_names(factory: Callable[..., Any], params: Mapping[str, Any], *, what: str) -> None:
+    """Raise if ``params`` has names ``factory`` does not accept (unless it takes ``**kwargs``)."""
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    accepted = [
+        n for n, p in sig.parameters.items()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise InvalidParameterError(
+            f"{what} has no parameter {', '.join(map(repr, unknown))}; "
+            f"accepted: {', '.join(accepted) or '(none)'}"
+        )

@@ -1,0 +1,68 @@
+"""Shared fixtures: where the real data is, and whether its absence is a failure or a skip."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+_SHARED = REPO.parent / "shared" / "data"
+
+
+def _require_data() -> bool:
+    """Under CI (or ASL_REQUIRE_DATA=1) missing real data fails the test instead of skipping it."""
+    return os.environ.get("ASL_REQUIRE_DATA") == "1" or os.environ.get("CI", "").lower() == "true"
+
+
+def _resolve(env: str, fallback: Path, marker: str) -> Path:
+    value = os.environ.get(env)
+    path = Path(value) if value else fallback
+    if (path / marker).exists():
+        return path
+    message = f"real data not found: set {env} (looked in {path})"
+    if _require_data():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Directory holding sign_mnist_train.csv and sign_mnist_test.csv."""
+    return _resolve("ASL_DATA_DIR", _SHARED / "sign-language-mnist", "sign_mnist_test.csv")
+
+
+@pytest.fixture(scope="session")
+def photos_dir() -> Path:
+    """Directory of real hand photos, one folder per letter."""
+    return _resolve("ASL_PHOTOS_DIR", _SHARED / "asl-photos-dev", "A")
+
+
+@pytest.fixture(scope="session")
+def real_train(data_dir: Path):  # type: ignore[no-untyped-def]
+    """The official training file, loaded once per session."""
+    from asl_recognition.data import load_dataset
+
+    return load_dataset("train", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def real_test(data_dir: Path):  # type: ignore[no-untyped-def]
+    """The official test file, loaded once per session."""
+    from asl_recognition.data import load_dataset
+
+    return load_dataset("test", data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def real_split(real_train):  # type: ignore[no-untyped-def]
+    """The default leak-free (fit, validation) split of the training file."""
+    return real_train.split_validation()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test's dataset cache out of the user's home directory."""
+    if "ASL_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("ASL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "asl-cache"))
