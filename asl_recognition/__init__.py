@@ -33,7 +33,23 @@ _EXPORTS: dict[str, str] = {
     "Comparator": "asl_recognition.compare",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [
+    "AslRecognitionError",
+    "Comparator",
+    "Dataset",
+    "ModelMetadata",
+    "TrainResult",
+    "TrainedModel",
+    "Trainer",
+    "__version__",
+    "available_trainers",
+    "get_trainer",
+    "load_dataset",
+    "load_model",
+    "register_model_type",
+    "register_trainer",
+]
+assert set(__all__) == set(_EXPORTS) | {"__version__"}
 
 if TYPE_CHECKING:
     from asl_recognition.compare import Comparator

@@ -17,6 +17,17 @@ from pathlib import Path
 __all__ = ["atomic_directory", "atomic_write_bytes", "atomic_write_text", "directory_size"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _public(path: str | os.PathLike[str], mode: int) -> None:
+    """Give a mkstemp/mkdtemp result the permissions a plain open()/mkdir() would have."""
+    os.chmod(path, mode & ~_umask())
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary sibling, fsync, rename)."""
     target = Path(path)
@@ -27,6 +38,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        _public(tmp, 0o666)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -53,6 +65,7 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = True) ->
         raise FileExistsError(f"{target} already exists")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    _public(tmp, 0o777)
     try:
         yield tmp
         backup: Path | None = None

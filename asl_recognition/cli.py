@@ -96,7 +96,7 @@ def _compare(cfg: Any) -> None:
     data = {k: v for k, v in (plain.get("data") or {}).items() if k != "validation"}
     test = load_dataset("test", **data)
     loaded = {str(name): load_model(path) for name, path in models.items()}
-    comparison = Comparator(test, **(plain.get("compare") or {})).evaluate(loaded)
+    comparison = Comparator.from_config(test, plain.get("compare") or {}).evaluate(loaded)
     comparison.print_table()
     report = comparison.write_report(Path(plain.get("report_dir") or _output_dir() / "report"))
     print(f"report: {report}")

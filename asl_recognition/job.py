@@ -124,9 +124,7 @@ def run_job(
 
     compare_opts = _section(cfg, "compare")
     with progress.task("comparing on the test file", total=None):
-        comparison = Comparator(test, **compare_opts).evaluate(
-            {key: r.model for key, r in results.items()}, train_results=results
-        )
+        comparison = Comparator.from_config(test, compare_opts).evaluate(results)
     best_dir = results[comparison.winner].model.save(out / "best")
     report_dir: Path | None = None
     if cfg.get("report", True):

@@ -221,7 +221,8 @@ class TrainedModel(ABC):
     def predict(self, images: Any) -> npt.NDArray[np.int64]:
         """Most probable label id per image, shape (N,)."""
         proba = self.predict_proba(images)
-        return np.asarray(self.labels, dtype=np.int64)[proba.argmax(axis=1)]
+        labels: npt.NDArray[np.int64] = np.asarray(self.labels, dtype=np.int64)[proba.argmax(axis=1)]
+        return labels
 
     def predict_letters(self, images: Any) -> list[str]:
         """Most probable letter per image."""

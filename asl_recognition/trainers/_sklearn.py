@@ -86,7 +86,8 @@ class PerImageNormalizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         x = np.asarray(X, dtype=np.float32)
         x = x - x.mean(axis=1, keepdims=True)
         std = x.std(axis=1, keepdims=True)
-        return np.divide(x, std, out=np.zeros_like(x), where=std > 1e-6)
+        out: npt.NDArray[np.float32] = np.divide(x, std, out=np.zeros_like(x), where=std > 1e-6)
+        return out
 
 
 # Types a saved sklearn model may contain beyond what skops trusts by default.
@@ -184,7 +185,7 @@ class SklearnTrainer:
         *,
         estimator: Estimator = "logistic",
         preprocessing: Preprocessing | None = None,
-        pca_components: int | None | Literal["default"] = "default",
+        pca_components: int | Literal["default"] | None = "default",
         C: float = 1.0,
         gamma: str | float = "scale",
         max_iter: int = 200,
