@@ -31,21 +31,31 @@ _EXPORTS: dict[str, str] = {
     "load_model": "asl_recognition.model",
     "register_model_type": "asl_recognition.model",
     "Comparator": "asl_recognition.compare",
+    "Deployer": "asl_recognition.deploy.base",
+    "get_deployer": "asl_recognition.deploy.base",
+    "available_deployers": "asl_recognition.deploy.base",
+    "ScoringClient": "asl_recognition.deploy.client",
+    "preprocess_image": "asl_recognition.images",
 }
 
 __all__ = [
     "AslRecognitionError",
     "Comparator",
     "Dataset",
+    "Deployer",
+    "ScoringClient",
     "ModelMetadata",
     "TrainResult",
     "TrainedModel",
     "Trainer",
     "__version__",
+    "available_deployers",
     "available_trainers",
+    "get_deployer",
     "get_trainer",
     "load_dataset",
     "load_model",
+    "preprocess_image",
     "register_model_type",
     "register_trainer",
 ]
@@ -54,7 +64,10 @@ assert set(__all__) == set(_EXPORTS) | {"__version__"}
 if TYPE_CHECKING:
     from asl_recognition.compare import Comparator
     from asl_recognition.data import Dataset, load_dataset
+    from asl_recognition.deploy.base import Deployer, available_deployers, get_deployer
+    from asl_recognition.deploy.client import ScoringClient
     from asl_recognition.errors import AslRecognitionError
+    from asl_recognition.images import preprocess_image
     from asl_recognition.model import ModelMetadata, TrainedModel, load_model, register_model_type
     from asl_recognition.trainers.base import (
         Trainer,

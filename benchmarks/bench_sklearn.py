@@ -35,9 +35,15 @@ def _run(name: str, params: dict[str, Any], fit: Any, val: Any, test: Any, seed:
     fit_s = time.perf_counter() - start
     test_acc = float((result.model.predict(test.images) == test.labels).mean())
     val_acc = result.metrics["validation_accuracy"]
-    row = {"estimator": name, "split": split, "seed": seed, "fit_s": round(fit_s, 1),
-           "validation_accuracy": round(val_acc, 4), "test_accuracy": round(test_acc, 4),
-           "gap": round(abs(val_acc - test_acc), 4)}
+    row = {
+        "estimator": name,
+        "split": split,
+        "seed": seed,
+        "fit_s": round(fit_s, 1),
+        "validation_accuracy": round(val_acc, 4),
+        "test_accuracy": round(test_acc, 4),
+        "gap": round(abs(val_acc - test_acc), 4),
+    }
     logging.info("%s", row)
     return row
 
@@ -60,11 +66,19 @@ def main() -> None:
     record = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "rows": rows}
     RESULTS.mkdir(exist_ok=True)
     atomic_write_text(RESULTS / "sklearn.json", json.dumps(record, indent=2))
-    lines = ["# sklearn backend on Sign Language MNIST", "",
-             "Command: `python benchmarks/bench_sklearn.py`", "",
-             "| estimator | split | seed | fit s | validation acc | test acc | gap |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['estimator']} | {r['split']} | {r['seed']} | {r['fit_s']} | {r['validation_accuracy']} | "
-              f"{r['test_accuracy']} | {r['gap']} |" for r in rows]
+    lines = [
+        "# sklearn backend on Sign Language MNIST",
+        "",
+        "Command: `python benchmarks/bench_sklearn.py`",
+        "",
+        "| estimator | split | seed | fit s | validation acc | test acc | gap |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['estimator']} | {r['split']} | {r['seed']} | {r['fit_s']} | {r['validation_accuracy']} | "
+        f"{r['test_accuracy']} | {r['gap']} |"
+        for r in rows
+    ]
     atomic_write_text(RESULTS / "sklearn.md", "\n".join(lines) + "\n")
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from asl_recognition.deploy.base import Deployer, Service, available_deployers, deployers, get_deployer
+from asl_recognition.deploy.base import (
+    Deployer,
+    Service,
+    available_deployers,
+    deployers,
+    get_deployer,
+)
 
 __all__ = ["Deployer", "Service", "available_deployers", "deployers", "get_deployer"]

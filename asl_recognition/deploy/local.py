@@ -1,0 +1,427 @@
+"""Local deployment without Docker: ``score.py`` served by the Azure ML inference server.
+
+:class:`LocalDeployer` starts ``azmlinfsrv`` (the server Azure's inference images run, with
+gunicorn workers) as a managed subprocess on ``127.0.0.1`` and a chosen or free port, waits
+until every worker has loaded the model, and returns a :class:`LocalService`. The server runs
+in its own process group; :meth:`LocalService.delete`, a failed start and interpreter exit all
+stop the whole group, so nothing is left running.
+
+The service answers on::
+
+    POST /score           predictions (see asl_recognition.deploy.score)
+    GET  /score           the demo page in a browser; JSON model description otherwise
+    GET  /swagger.json    OpenAPI 2.0 (add ?version=3 for OpenAPI 3.0)
+    GET  /                health probe ("Healthy")
+
+Example (not run by doctest: it starts a server)::
+
+    service = get_deployer("local", workers=2).deploy("models/sklearn")
+    service.run({"data": [[0] * 784]})["letters"]
+    service.delete()
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import dataclasses
+import logging
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from asl_recognition.deploy._openapi import write_swagger_files
+from asl_recognition.deploy._requests import ScoringLimits
+from asl_recognition.errors import DeploymentError, InvalidParameterError
+from asl_recognition.model import read_metadata
+
+__all__ = ["LocalDeployer", "LocalService", "serve_foreground"]
+
+logger = logging.getLogger(__name__)
+server_logger = logging.getLogger(__name__ + ".server")
+
+SCORE_SCRIPT = Path(__file__).with_name("score.py")
+_READY_LINE = "ready for serving traffic"
+_LOG_TAIL_LINES = 60
+_live: set[LocalService] = set()
+_live_lock = threading.Lock()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGTERM the server if the process that started it dies (PR_SET_PDEATHSIG)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def _tail(text: str, lines: int = _LOG_TAIL_LINES) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class LocalService:
+    """A running local inference server (see :class:`LocalDeployer`).
+
+    Attributes:
+        port: the TCP port it listens on.
+        pid: process id of the gunicorn master (also its process-group id).
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        host: str,
+        port: int,
+        process: subprocess.Popen[bytes],
+        app_root: Path,
+        key: str | None,
+        workers: int,
+    ) -> None:
+        self._name = name
+        self._host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        self.port = port
+        self._process = process
+        self.pid = process.pid
+        self._app_root = app_root
+        self._log_path = app_root / "server.log"
+        self._key = key
+        self._workers = workers
+        self._deleted = False
+        self._final_logs: str | None = None
+        self._lock = threading.Lock()
+
+    # -- Service protocol -------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Service name."""
+        return self._name
+
+    @property
+    def base_uri(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def scoring_uri(self) -> str:
+        """The scoring URL (POST requests; GET gives the demo page to browsers)."""
+        return f"{self.base_uri}/score"
+
+    @property
+    def swagger_uri(self) -> str:
+        """The OpenAPI 2.0 document (``?version=3`` for OpenAPI 3.0)."""
+        return f"{self.base_uri}/swagger.json"
+
+    @property
+    def demo_uri(self) -> str:
+        """The demo web page."""
+        return f"{self.scoring_uri}?demo"
+
+    @property
+    def state(self) -> str:
+        """``"Healthy"`` while the server runs, ``"Failed"`` if it died, else ``"Deleted"``."""
+        if self._deleted:
+            return "Deleted"
+        return "Healthy" if self._process.poll() is None else "Failed"
+
+    def get_logs(self) -> str:
+        """Everything the server wrote to stdout/stderr so far (kept after :meth:`delete`)."""
+        if self._final_logs is not None:
+            return self._final_logs
+        try:
+            return self._log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def run(self, payload: Any) -> Any:
+        """POST ``payload`` as JSON to the scoring URI and return the decoded answer.
+
+        Raises:
+            RequestError: the service rejected the payload (4xx); ``.status`` holds the code.
+            DeploymentError: the service is unreachable or answered 5xx.
+        """
+        from asl_recognition.deploy.client import ScoringClient
+
+        return ScoringClient(self.scoring_uri, key=self._key).post_json(payload)
+
+    def delete(self) -> None:
+        """Stop the server's whole process group and remove its files; safe to call twice."""
+        with self._lock:
+            if self._deleted:
+                return
+            self._final_logs = self.get_logs()
+            _stop_group(self._process)
+            shutil.rmtree(self._app_root, ignore_errors=True)
+            self._deleted = True
+        with _live_lock:
+            _live.discard(self)
+        logger.info("stopped local service %s (pid %d)", self._name, self.pid)
+
+    # -- extras -----------------------------------------------------------------------------
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Block until the server exits (or ``timeout`` seconds pass); return its exit code."""
+        try:
+            return self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def __enter__(self) -> LocalService:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.delete()
+
+    def __repr__(self) -> str:
+        return f"LocalService(name={self._name!r}, uri={self.scoring_uri!r}, state={self.state!r})"
+
+    def _wait_healthy(self, deadline: float) -> None:
+        """Poll the health route until every worker is ready; raise with the log if not."""
+        health = f"{self.base_uri}/"
+        healthy = False
+        while time.monotonic() < deadline:
+            code = self._process.poll()
+            if code is not None:
+                raise DeploymentError(
+                    f"local inference server exited with code {code} during start-up; "
+                    f"server log:\n{_tail(self.get_logs())}"
+                )
+            if not healthy:
+                try:
+                    with urllib.request.urlopen(health, timeout=2) as resp:
+                        healthy = resp.status == 200
+                except (urllib.error.URLError, OSError):
+                    pass
+            if healthy and self.get_logs().count(_READY_LINE) >= self._workers:
+                return
+            time.sleep(0.1)
+        raise DeploymentError(
+            f"local inference server did not become healthy within the start-up timeout; "
+            f"server log:\n{_tail(self.get_logs())}"
+        )
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT (gunicorn's quick shutdown) to the group, then SIGKILL whatever is left."""
+    pgid = process.pid
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        logger.warning("server pid %d did not stop on SIGINT; killing it", pgid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
+
+
+@atexit.register
+def _stop_all() -> None:
+    with _live_lock:
+        services = list(_live)
+    for service in services:
+        with contextlib.suppress(Exception):
+            service.delete()
+
+
+@dataclasses.dataclass
+class LocalDeployer:
+    """Deploy a saved model to a local Azure ML inference server (no Docker).
+
+    Args:
+        host: bind address; ``127.0.0.1`` keeps the service on this machine.
+        port: TCP port; None (or 0) picks a free one.
+        workers: gunicorn worker processes (each loads the model).
+        key: if set, scoring requests need ``Authorization: Bearer <key>``.
+        startup_timeout_s: how long to wait for all workers to be ready.
+        scoring_timeout_ms: per-request scoring timeout (the server answers 500 after it).
+        top_k: default number of classes per image in the answer.
+        max_body_bytes, max_rows, max_images, max_image_pixels: request limits
+            (see :class:`~asl_recognition.deploy._requests.ScoringLimits`).
+
+    >>> LocalDeployer(workers=0)
+    Traceback (most recent call last):
+    ...
+    asl_recognition.errors.InvalidParameterError: 'workers' must be an integer >= 1, got 0
+    """
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    workers: int = 1
+    key: str | None = None
+    startup_timeout_s: float = 120.0
+    scoring_timeout_ms: int = 30_000
+    top_k: int = 3
+    max_body_bytes: int = ScoringLimits.max_body_bytes
+    max_rows: int = ScoringLimits.max_rows
+    max_images: int = ScoringLimits.max_images
+    max_image_pixels: int = ScoringLimits.max_image_pixels
+    limits: ScoringLimits = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host:
+            raise InvalidParameterError(f"'host' must be a non-empty string, got {self.host!r}")
+        if self.port is not None and (
+            isinstance(self.port, bool)
+            or not isinstance(self.port, int)
+            or not 0 <= self.port <= 65535
+        ):
+            raise InvalidParameterError(
+                f"'port' must be an integer 0..65535 or None, got {self.port!r}"
+            )
+        for name in ("workers", "scoring_timeout_ms", "top_k"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidParameterError(f"{name!r} must be an integer >= 1, got {value!r}")
+        if not isinstance(self.startup_timeout_s, (int, float)) or not self.startup_timeout_s > 0:
+            raise InvalidParameterError(
+                f"'startup_timeout_s' must be > 0, got {self.startup_timeout_s!r}"
+            )
+        if self.key is not None and (not isinstance(self.key, str) or not self.key.strip()):
+            raise InvalidParameterError("'key' must be a non-empty string or None")
+        self.limits = ScoringLimits(
+            max_body_bytes=self.max_body_bytes,
+            max_rows=self.max_rows,
+            max_images=self.max_images,
+            max_image_pixels=self.max_image_pixels,
+        )
+
+    def deploy(self, model_dir: str | os.PathLike[str], *, name: str | None = None) -> LocalService:
+        """Start the server for the model in ``model_dir`` and wait until it is healthy.
+
+        Raises:
+            ModelFormatError: ``model_dir`` is not a model directory.
+            DeploymentError: the server did not start; the message holds its log.
+        """
+        model_path = Path(model_dir).resolve()
+        meta = read_metadata(model_path)  # fail fast, before starting anything
+        name = name or f"asl-{meta.backend}-local"
+        app_root = Path(tempfile.mkdtemp(prefix="asl-serve-"))
+        try:
+            write_swagger_files(app_root)
+            port = self.port or _free_port(self.host)
+            service = self._start(model_path, name=name, port=port, app_root=app_root)
+        except BaseException:
+            shutil.rmtree(app_root, ignore_errors=True)
+            raise
+        try:
+            service._wait_healthy(time.monotonic() + self.startup_timeout_s)
+        except BaseException:
+            service.delete()
+            raise
+        logger.info(
+            "local service %s is healthy at %s (pid %d)", name, service.scoring_uri, service.pid
+        )
+        return service
+
+    def _environment(self, model_path: Path, app_root: Path) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("ASL_SCORING_KEY", None)
+        env.update(self.limits.to_environ())
+        env.update(
+            {
+                "AZUREML_MODEL_DIR": str(model_path),
+                "AML_APP_ROOT": str(app_root),
+                "SCORING_TIMEOUT_MS": str(self.scoring_timeout_ms),
+                "WORKER_TIMEOUT": str(max(30, math.ceil(self.scoring_timeout_ms / 1000) + 30)),
+                "ASL_TOP_K": str(self.top_k),
+                "PYTHONUNBUFFERED": "1",
+                "AML_APP_INSIGHTS_ENABLED": "false",
+            }
+        )
+        if self.key:
+            env["ASL_SCORING_KEY"] = self.key
+        return env
+
+    def _start(self, model_path: Path, *, name: str, port: int, app_root: Path) -> LocalService:
+        cmd = [
+            sys.executable, "-m", "asl_recognition.deploy._server", "--host", self.host, "--",
+            "--entry_script", str(SCORE_SCRIPT), "--model_dir", str(model_path),
+            "--port", str(port), "--worker_count", str(self.workers),
+        ]  # fmt: skip
+        logger.info("starting local inference server: %s", " ".join(cmd))
+        in_main = threading.current_thread() is threading.main_thread()
+        with open(app_root / "server.log", "wb") as log:
+            process = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=app_root,
+                env=self._environment(model_path, app_root),
+                start_new_session=True,  # own process group: delete() kills the workers too
+                # PDEATHSIG follows the spawning *thread*; only safe from the main thread
+                preexec_fn=_die_with_parent if in_main and sys.platform == "linux" else None,
+            )
+        service = LocalService(
+            name=name, host=self.host, port=port, process=process, app_root=app_root,
+            key=self.key, workers=self.workers,
+        )  # fmt: skip
+        with _live_lock:
+            _live.add(service)
+        return service
+
+
+def serve_foreground(model_dir: str | os.PathLike[str], **params: Any) -> int:
+    """Serve ``model_dir`` until Ctrl-C (or SIGTERM), forwarding the server log; for the CLI.
+
+    Args:
+        model_dir: a saved model directory.
+        **params: :class:`LocalDeployer` parameters (host, port, workers, key, ...).
+
+    Returns:
+        0 after Ctrl-C/SIGTERM, 1 if the server stopped by itself.
+    """
+    service = LocalDeployer(**params).deploy(model_dir)
+    logger.info(
+        "serving %s\n  scoring: %s\n  demo page: %s\n  OpenAPI: %s\npress Ctrl-C to stop",
+        model_dir, service.scoring_uri, service.demo_uri, service.swagger_uri,
+    )  # fmt: skip
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+
+        def _terminate(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    sent = 0
+    try:
+        while True:
+            logs = service.get_logs()
+            for line in logs[sent:].splitlines():
+                server_logger.info("%s", line)
+            sent = len(logs)
+            if service.wait(0.5) is not None:
+                logger.error(
+                    "the server stopped by itself; last log lines:\n%s", _tail(service.get_logs())
+                )
+                return 1
+    except KeyboardInterrupt:
+        logger.info("stopping %s", service.scoring_uri)
+        return 0
+    finally:
+        service.delete()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
