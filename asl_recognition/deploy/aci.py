@@ -1,0 +1,157 @@
+"""The ``aci`` deployer: a saved model as an Azure Container Instances web service.
+
+A thin wrapper over :mod:`asl_recognition.azure.deploy`; all Azure calls go through the
+workspace gateway. ``AciService.run`` posts to the scoring URI with the service key, like any
+client would.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from asl_recognition.errors import DeploymentError, InvalidParameterError
+
+if TYPE_CHECKING:
+    from asl_recognition.azure.gateway import AzureGateway
+
+__all__ = ["AciDeployer", "AciService"]
+
+
+class AciService:
+    """A deployed ACI web service (satisfies :class:`~asl_recognition.deploy.base.Service`)."""
+
+    def __init__(self, gateway: AzureGateway, handle: Any, *, name: str) -> None:
+        self._gateway = gateway
+        self._handle = handle
+        self._name = name
+        self._deleted = False
+
+    @property
+    def name(self) -> str:
+        """Service name."""
+        return self._name
+
+    @property
+    def scoring_uri(self) -> str:
+        """URL that accepts POSTed scoring requests."""
+        uri = self._gateway.service_info(self._handle).scoring_uri
+        if not uri:
+            raise DeploymentError(f"service {self._name!r} has no scoring URI (state {self.state})")
+        return uri
+
+    @property
+    def swagger_uri(self) -> str | None:
+        """URL of the OpenAPI document."""
+        return self._gateway.service_info(self._handle).swagger_uri
+
+    @property
+    def state(self) -> str:
+        """``Healthy``, ``Transitioning``, ``Failed`` or ``Deleted``."""
+        return "Deleted" if self._deleted else self._gateway.service_info(self._handle).state
+
+    def get_logs(self) -> str:
+        """The container's log output."""
+        return self._gateway.service_logs(self._handle)
+
+    def keys(self) -> tuple[str, str]:
+        """Primary and secondary keys (``Authorization: Bearer <key>``)."""
+        return self._gateway.service_keys(self._handle)
+
+    def run(self, payload: Any) -> Any:
+        """POST ``payload`` as JSON with the primary key and return the decoded answer."""
+        from asl_recognition.deploy.client import ScoringClient
+
+        key: str | None
+        try:
+            key = self.keys()[0]
+        except Exception:  # services with auth disabled have no keys
+            key = None
+        return ScoringClient(self.scoring_uri, key=key).post_json(payload)
+
+    def update(self, **changes: Any) -> None:
+        """Update the service in place (``inference_config``, ``models``, ``auth_enabled``...)."""
+        self._gateway.update_service(self._handle, changes)
+
+    def delete(self) -> None:
+        """Delete the service; safe to call twice."""
+        if not self._deleted:
+            self._gateway.delete_service(self._handle)
+            self._deleted = True
+
+    def __repr__(self) -> str:
+        return f"AciService(name={self._name!r})"
+
+
+class AciDeployer:
+    """Deploy saved models to Azure Container Instances.
+
+    Args:
+        cpu_cores: CPU cores of the container.
+        memory_gb: memory of the container.
+        auth_enabled: require a key (recommended; default True).
+        enable_app_insights: send telemetry to Application Insights.
+        location: Azure region (default: the workspace's).
+        service_name: default service name when ``deploy`` gets none.
+        wheel: this library's built wheel, installed in the service environment.
+        overwrite: replace an existing service of the same name.
+        azure: Azure settings (mapping or YAML path); None: defaults plus ``AZUREML_*``.
+        gateway: the Azure boundary (tests pass a double); None: connect on first deploy.
+    """
+
+    def __init__(
+        self,
+        *,
+        cpu_cores: float = 1,
+        memory_gb: float = 1,
+        auth_enabled: bool = True,
+        enable_app_insights: bool = False,
+        location: str | None = None,
+        service_name: str = "asl-recognition",
+        wheel: str | None = None,
+        overwrite: bool = True,
+        tags: Mapping[str, str] | None = None,
+        azure: Mapping[str, Any] | str | None = None,
+        gateway: AzureGateway | None = None,
+    ) -> None:
+        from asl_recognition.azure.settings import load_settings
+
+        if not isinstance(service_name, str) or not 3 <= len(service_name) <= 32:
+            raise InvalidParameterError(f"'service_name' must be 3..32 characters, got {service_name!r}")
+        self._aci: dict[str, Any] = {
+            "cpu_cores": cpu_cores,
+            "memory_gb": memory_gb,
+            "auth_enabled": auth_enabled,
+            "enable_app_insights": enable_app_insights,
+            "location": location,
+            "tags": dict(tags or {}),
+        }
+        self.service_name = service_name
+        self.wheel = wheel
+        self.overwrite = overwrite
+        self.settings = load_settings(azure)
+        self.gateway = gateway
+
+    def deploy(self, model_dir: str | os.PathLike[str], *, name: str | None = None) -> AciService:
+        """Register ``model_dir`` and deploy it; return once the service is up."""
+        from asl_recognition.azure.deploy import AciSettings, deploy_model
+
+        aci = AciSettings(**self._aci)
+        gateway = self.gateway
+        if gateway is None:
+            from asl_recognition.azure.workspace import connect
+
+            gateway = self.gateway = connect(self.settings)
+        service_name = name or self.service_name
+        handle, _ = deploy_model(
+            gateway,
+            Path(model_dir),
+            name=service_name,
+            settings=aci,
+            wheel=self.wheel,
+            overwrite=self.overwrite,
+            show_output=self.settings.show_output,
+        )
+        return AciService(gateway, handle, name=service_name)

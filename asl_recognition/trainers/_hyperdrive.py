@@ -1,0 +1,129 @@
+"""The ``hyperdrive`` backend: the CNN sweep, locally (Optuna) or on Azure HyperDrive.
+
+``compute="local"`` runs the CNN backend's local sweep (HyperDrive semantics through Optuna);
+``compute="azure"`` submits the same sweep config as an Azure HyperDrive run of the same
+training script (:mod:`asl_recognition.azure.hyperdrive`). One switch, one search space.
+
+>>> HyperDriveTrainer(compute="local", sweep="seed").sweep_spec.max_total_runs
+50
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from asl_recognition.errors import InvalidParameterError
+from asl_recognition.trainers.base import TrainResult
+
+if TYPE_CHECKING:
+    from asl_recognition.azure.gateway import AzureGateway
+    from asl_recognition.data.dataset import Dataset
+
+__all__ = ["HyperDriveTrainer"]
+
+
+class HyperDriveTrainer:
+    """HyperDrive-style tuning of the CNN training script.
+
+    Args:
+        compute: ``"local"`` (the CNN backend's Optuna sweep) or ``"azure"`` (HyperDrive).
+        sweep: sweep config: a shipped name (``"seed"``), a YAML path or a mapping.
+        validation_fraction: leak-free fraction of ``train`` held out when ``fit`` gets no
+            ``validation`` (local; on Azure the script splits with the same function).
+        azure: Azure settings (mapping or YAML path); None: defaults plus ``AZUREML_*``.
+        wheel: this library's built wheel, installed in the Azure environment.
+        data_mode: ``"download"`` or ``"mount"``: how the dataset reaches ``--data`` on Azure.
+        model_name: name under which the best model is registered on Azure.
+        max_total_runs: override of the sweep config's run budget (None: keep it).
+        max_concurrent_runs: override of the sweep config's parallelism (None: keep it).
+        gateway: the Azure boundary (tests pass a double); None: connect for real.
+        **params: fixed CNN hyperparameters (``arch``, ``epochs``, ...) for every trial.
+    """
+
+    name = "hyperdrive"
+
+    def __init__(
+        self,
+        *,
+        compute: Literal["local", "azure"] = "local",
+        sweep: Mapping[str, Any] | str = "seed",
+        validation_fraction: float = 0.2,
+        azure: Mapping[str, Any] | str | None = None,
+        wheel: str | None = None,
+        data_mode: Literal["download", "mount"] = "download",
+        model_name: str = "asl-cnn",
+        max_total_runs: int | None = None,
+        max_concurrent_runs: int | None = None,
+        gateway: AzureGateway | None = None,
+        **params: Any,
+    ) -> None:
+        from asl_recognition.trainers.cnn.config import TrainConfig
+        from asl_recognition.trainers.cnn.sweep import SweepSpec, load_sweep_config
+
+        if compute not in ("local", "azure"):
+            raise InvalidParameterError(f"'compute' must be 'local' or 'azure', got {compute!r}")
+        if data_mode not in ("download", "mount"):
+            raise InvalidParameterError(f"'data_mode' must be 'download' or 'mount', got {data_mode!r}")
+        if "seed" in params:
+            raise InvalidParameterError("'seed' is an argument of fit(), not of the trainer")
+        if not 0 < validation_fraction < 1:
+            raise InvalidParameterError(f"'validation_fraction' must be in (0, 1), got {validation_fraction!r}")
+        raw = load_sweep_config(sweep) if isinstance(sweep, str) else dict(sweep)
+        if max_total_runs is not None:
+            raw["max_total_runs"] = max_total_runs
+        if max_concurrent_runs is not None:
+            raw["max_concurrent_runs"] = max_concurrent_runs
+        self.sweep_spec = SweepSpec.from_config(raw)
+        self.base = TrainConfig().replace(**params)
+        self.compute = compute
+        self.sweep = raw
+        self.params = dict(params)
+        self.validation_fraction = float(validation_fraction)
+        self.wheel = wheel
+        self.data_mode: Literal["download", "mount"] = data_mode
+        self.model_name = model_name
+        self.gateway = gateway
+        self.azure_settings: Any = None
+        if compute == "azure":
+            from asl_recognition.azure.settings import load_settings
+
+            self.azure_settings = load_settings(azure)
+            if wheel is not None and not Path(wheel).is_file():
+                raise InvalidParameterError(f"'wheel' {wheel} does not exist")
+
+    def __repr__(self) -> str:
+        return f"HyperDriveTrainer(compute={self.compute!r}, sweep={self.sweep_spec.study_name!r})"
+
+    def fit(self, train: Dataset, *, validation: Dataset | None = None, seed: int = 0) -> TrainResult:
+        """Run the sweep and return its best model, selected on the leak-free validation."""
+        if self.compute == "local":
+            from asl_recognition.trainers.cnn.backend import KerasCnnTrainer
+
+            local = KerasCnnTrainer(sweep=self.sweep, validation_fraction=self.validation_fraction, **self.params)
+            result = local.fit(train, validation=validation, seed=seed)
+            result.backend = self.name
+            return result
+        from asl_recognition.azure.hyperdrive import run_hyperdrive
+
+        start = time.perf_counter()
+        gateway = self.gateway
+        if gateway is None:
+            from asl_recognition.azure.workspace import connect
+
+            gateway = connect(self.azure_settings)
+        result = run_hyperdrive(
+            gateway,
+            self.azure_settings,
+            spec=self.sweep_spec,
+            base=self.base.replace(seed=seed),
+            train=train,
+            validation=validation,
+            wheel=self.wheel,
+            data_mode=self.data_mode,
+            model_name=self.model_name,
+        )
+        result.timings.setdefault("fit_s", time.perf_counter() - start)
+        return result
