@@ -153,7 +153,7 @@ def _predict(argv: Sequence[str]) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            top = ", ".join(f"{c['letter']} {c['probability']:.2f}" for c in row.get("top", []))
+            top = ", ".join(f"{c['letter']} {c['probability']:.2f}" for c in row.get("probabilities", []))
             print(f"{row.get('input')}: {row.get('letter')}  ({top})")
     return 0
 

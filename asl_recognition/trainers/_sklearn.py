@@ -188,7 +188,7 @@ class SklearnTrainer:
         pca_components: int | Literal["default"] | None = "default",
         C: float = 1.0,
         gamma: str | float = "scale",
-        max_iter: int = 200,
+        max_iter: int = 1000,
         n_estimators: int = 300,
         n_neighbors: int = 5,
         n_jobs: int | None = None,
@@ -281,9 +281,12 @@ class SklearnTrainer:
 
         from sklearn.exceptions import ConvergenceWarning
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
             pipeline.fit(train.images.reshape(len(train), -1).astype(np.float32), train.labels)
+        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+            log.warning("sklearn: %s did not converge within max_iter=%d; raise max_iter for a better model",
+                        self.params["estimator"], self.params["max_iter"])
         fit_s = time.perf_counter() - start
         metadata = ModelMetadata.create(
             model_type=SklearnModel.model_type,

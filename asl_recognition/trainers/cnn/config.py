@@ -1,0 +1,132 @@
+"""The hyperparameters of one CNN training run, validated once, shared by script and backend.
+
+>>> TrainConfig(epochs=0)
+Traceback (most recent call last):
+...
+asl_recognition.errors.InvalidParameterError: 'epochs' must be >= 1, got 0
+>>> TrainConfig(arch="seed").to_args()[:4]
+['--arch', 'seed', '--epochs', '8']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from asl_recognition.errors import InvalidParameterError
+from asl_recognition.trainers.cnn._keras_env import BACKENDS
+from asl_recognition.trainers.cnn.architectures import ARCHITECTURES
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig"]
+
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "cosine")
+
+
+def _choice(name: str, value: Any, allowed: Any) -> None:
+    if value not in allowed:
+        raise InvalidParameterError(f"{name!r} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _at_least(name: str, value: float, low: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+        raise InvalidParameterError(f"{name!r} must be >= {low:g}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one training run (the training script's command-line arguments).
+
+    Attributes:
+        arch: ``"small"`` (default, batch-norm CNN) or ``"seed"`` (the seed study's network).
+        epochs, batch_size, hidden, dropout: as in the seed's script (``dropout >= 1``: none).
+        optimizer: ``"adamw"`` or ``"adam"``; ``weight_decay`` applies to AdamW only.
+        learning_rate: peak learning rate.
+        schedule: ``"cosine"`` (linear warmup over ``warmup_epochs``, then cosine to 0) or
+            ``"constant"``.
+        label_smoothing: cross-entropy label smoothing.
+        augment: random affine + brightness/contrast augmentation while training.
+        augment_strength: multiplies every augmentation range (1: :data:`.augment.DEFAULT_STRENGTH`).
+        photo_augment: train on "real conditions" augmented batches instead
+            (:mod:`asl_recognition.photo.augment`: mirror, scale/position, clutter, lighting,
+            blur, noise); replaces ``augment``. For models meant to read real photos.
+        seed: seeds Python, NumPy and the backend (``keras.utils.set_random_seed``).
+        backend: Keras backend, ``"tensorflow"`` or ``"torch"``.
+        threads: CPU threads for the framework (None: its default).
+        deterministic: also force deterministic TensorFlow kernels (slower; see docs).
+    """
+
+    arch: str = "small"
+    epochs: int = 8
+    batch_size: int = 128
+    hidden: int = 128
+    dropout: float = 0.3
+    optimizer: str = "adamw"
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.5
+    label_smoothing: float = 0.05
+    augment: bool = True
+    augment_strength: float = 1.0
+    photo_augment: bool = False
+    seed: int = 0
+    backend: str = "tensorflow"
+    threads: int | None = None
+    deterministic: bool = False
+
+    def __post_init__(self) -> None:
+        _choice("arch", self.arch, sorted(ARCHITECTURES))
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _choice("backend", self.backend, list(BACKENDS))
+        for name in ("epochs", "batch_size", "hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidParameterError(f"{name!r} must be an integer, got {value!r}")
+            _at_least(name, value, 1)
+        _at_least("dropout", self.dropout, 0)
+        if self.dropout > 1:
+            raise InvalidParameterError(f"'dropout' must be <= 1 (1 = no dropout), got {self.dropout!r}")
+        if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
+            raise InvalidParameterError(f"'learning_rate' must be > 0, got {self.learning_rate!r}")
+        _at_least("weight_decay", self.weight_decay, 0)
+        _at_least("warmup_epochs", self.warmup_epochs, 0)
+        _at_least("augment_strength", self.augment_strength, 0)
+        _at_least("label_smoothing", self.label_smoothing, 0)
+        if self.label_smoothing >= 1:
+            raise InvalidParameterError(f"'label_smoothing' must be < 1, got {self.label_smoothing!r}")
+        if not all(isinstance(v, bool) for v in (self.augment, self.photo_augment, self.deterministic)):
+            raise InvalidParameterError("'augment', 'photo_augment' and 'deterministic' must be booleans")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InvalidParameterError(f"'seed' must be an integer >= 0, got {self.seed!r}")
+        if self.threads is not None:
+            _at_least("threads", self.threads, 1)
+
+    @classmethod
+    def fields(cls) -> list[str]:
+        """Names of all hyperparameters."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (and validated); unknown names raise."""
+        unknown = sorted(set(changes) - set(self.fields()))
+        if unknown:
+            raise InvalidParameterError(
+                f"unknown CNN hyperparameter(s) {', '.join(map(repr, unknown))}; "
+                f"accepted: {', '.join(self.fields())}"
+            )
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dictionary of all hyperparameters."""
+        return dataclasses.asdict(self)
+
+    def to_args(self) -> list[str]:
+        """The training script's command line for this configuration."""
+        args: list[str] = []
+        for name, value in self.to_dict().items():
+            if value is None:
+                continue
+            args += [f"--{name}", str(int(value)) if isinstance(value, bool) else str(value)]
+        return args

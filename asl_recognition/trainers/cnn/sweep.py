@@ -1,0 +1,335 @@
+"""A local HyperDrive: random sampling, median early stopping and run limits, with Optuna.
+
+HyperDrive setting -> what runs here:
+
+===============================  ==========================================================
+``RandomParameterSampling``      ``optuna.samplers.RandomSampler(seed=...)``
+``choice/uniform/...``           :mod:`.search_space` (same semantics)
+``MedianStoppingPolicy``         ``optuna.pruners.MedianPruner(n_warmup_steps=delay_evaluation+1,
+(evaluation_interval,            interval_steps=evaluation_interval)``; a step is an epoch (from
+delay_evaluation)                1); the training script reports ``PRIMARY_METRIC`` after each
+``max_total_runs``               ``MaxTrialsCallback`` over the (shared) study
+``max_concurrent_runs``          that many trials at once, each a training-script process
+``primary_metric_name/goal``     the epoch log read, and the study direction
+===============================  ==========================================================
+
+The study lives in ``storage``: by default an SQLite file in the sweep's work directory; any
+database URL Optuna accepts (``sqlite:///shared/sweep.db``, ``postgresql://...``) lets several
+processes or machines work on one sweep: start :func:`main` on each with the same
+``--storage`` and ``--study_name`` (``max_total_runs`` counts the trials of all workers).
+Model directories are written under each worker's ``--workdir``; put it on a shared file system
+when workers run on several machines and the best model must be picked up afterwards.
+
+>>> spec = SweepSpec.from_config({"parameter_space": {"--hidden": "choice(50, 100)"},
+...                               "max_total_runs": 4})
+>>> spec.max_concurrent_runs, spec.policy.delay_evaluation
+(1, 0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from asl_recognition.errors import AslRecognitionError, ConfigurationError
+from asl_recognition.trainers.base import TrialRecord, TrialState
+from asl_recognition.trainers.cnn import _data
+from asl_recognition.trainers.cnn._runner import TrialRun, run_in_process, run_subprocess
+from asl_recognition.trainers.cnn.config import TrainConfig
+from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC, PRIMARY_METRIC_GOAL
+from asl_recognition.trainers.cnn.search_space import SearchSpace
+
+__all__ = ["MedianPolicy", "SweepOutcome", "SweepSpec", "load_sweep_config", "main", "run_sweep"]
+
+logger = logging.getLogger(__name__)
+
+_GOALS = ("maximize", "minimize")
+
+
+@dataclasses.dataclass(frozen=True)
+class MedianPolicy:
+    """HyperDrive's ``MedianStoppingPolicy(evaluation_interval, delay_evaluation)``."""
+
+    evaluation_interval: int = 1
+    delay_evaluation: int = 0
+
+    def pruner(self) -> Any:
+        """The equivalent Optuna pruner.
+
+        Steps are epochs counted from 1, so the first ``delay_evaluation`` epochs are never
+        evaluated (``n_warmup_steps = delay_evaluation + 1``); then every
+        ``evaluation_interval``-th epoch is compared with the median of the other trials'
+        values at the same epoch (``n_startup_trials=1``: once one trial has finished).
+        """
+        import optuna
+
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=1, n_warmup_steps=self.delay_evaluation + 1,
+            interval_steps=self.evaluation_interval,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """A HyperDrive configuration (see :meth:`from_config` for the keys)."""
+
+    space: SearchSpace
+    policy: MedianPolicy | None = MedianPolicy()
+    max_total_runs: int = 10
+    max_concurrent_runs: int = 1
+    primary_metric_name: str = PRIMARY_METRIC
+    primary_metric_goal: str = PRIMARY_METRIC_GOAL
+    storage: str | None = None
+    study_name: str = "cnn-sweep"
+    sampler_seed: int | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SweepSpec:
+        """Build from a Hydra/YAML mapping.
+
+        Keys: ``parameter_space`` (required), ``sampling`` (``random``), ``policy`` (``null`` or
+        ``{type: median, evaluation_interval, delay_evaluation}``), ``max_total_runs``,
+        ``max_concurrent_runs``, ``primary_metric_name``, ``primary_metric_goal``, ``storage``,
+        ``study_name``, ``sampler_seed``.
+        """
+        cfg = dict(config)
+        known = {"parameter_space", "sampling", "policy", "max_total_runs", "max_concurrent_runs",
+                 "primary_metric_name", "primary_metric_goal", "storage", "study_name", "sampler_seed"}
+        unknown = sorted(set(cfg) - known)
+        if unknown:
+            raise ConfigurationError(f"sweep config: unknown key(s) {unknown}; accepted: {sorted(known)}")
+        if "parameter_space" not in cfg:
+            raise ConfigurationError("sweep config: 'parameter_space' is required")
+        if cfg.get("sampling", "random") != "random":
+            raise ConfigurationError(f"sweep config: only sampling 'random' is supported, got {cfg['sampling']!r}")
+        space = SearchSpace.parse(cfg["parameter_space"], allowed=TrainConfig.fields())
+        policy_cfg = cfg.get("policy", {"type": "median"})
+        policy: MedianPolicy | None = None
+        if policy_cfg is not None:
+            policy_cfg = dict(policy_cfg)
+            if policy_cfg.pop("type", "median") != "median":
+                raise ConfigurationError("sweep config: policy.type must be 'median' (or policy: null)")
+            try:
+                policy = MedianPolicy(**policy_cfg)
+            except TypeError as exc:
+                raise ConfigurationError(f"sweep config: policy: {exc}") from exc
+            for key in ("evaluation_interval", "delay_evaluation"):
+                value = getattr(policy, key)
+                if not isinstance(value, int) or value < (1 if key == "evaluation_interval" else 0):
+                    raise ConfigurationError(f"sweep config: policy.{key} out of range: {value!r}")
+        spec = cls(
+            space=space, policy=policy,
+            max_total_runs=cfg.get("max_total_runs", 10),
+            max_concurrent_runs=cfg.get("max_concurrent_runs", 1),
+            primary_metric_name=cfg.get("primary_metric_name", PRIMARY_METRIC),
+            primary_metric_goal=cfg.get("primary_metric_goal", PRIMARY_METRIC_GOAL),
+            storage=cfg.get("storage"),
+            study_name=cfg.get("study_name") or "cnn-sweep",
+            sampler_seed=cfg.get("sampler_seed"),
+        )
+        for key in ("max_total_runs", "max_concurrent_runs"):
+            value = getattr(spec, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"sweep config: {key} must be an integer >= 1, got {value!r}")
+        if spec.primary_metric_goal not in _GOALS:
+            raise ConfigurationError(f"sweep config: primary_metric_goal must be one of {_GOALS}, "
+                                     f"got {spec.primary_metric_goal!r}")
+        return spec
+
+
+def load_sweep_config(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a sweep YAML: a path, or the name of a shipped ``conf/sweep/<name>.yaml``."""
+    from omegaconf import OmegaConf
+
+    path = Path(name_or_path)
+    if not path.suffix:
+        here = Path(__file__).resolve()
+        candidates = [here.parents[2] / "conf" / "sweep", here.parents[3] / "conf" / "sweep"]
+        found = [c / f"{path}.yaml" for c in candidates if (c / f"{path}.yaml").is_file()]
+        if not found:
+            shipped = sorted({p.stem for c in candidates if c.is_dir() for p in c.glob("*.yaml")})
+            raise ConfigurationError(f"{str(name_or_path)!r} is not a sweep config; available: "
+                                     f"{', '.join(shipped) or '(none)'}")
+        path = found[0]
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    except Exception as exc:  # OSError or one of omegaconf's/yaml's parse errors
+        raise ConfigurationError(f"{path}: cannot read sweep config: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{path}: a sweep config must be a mapping")
+    return {str(k): v for k, v in data.items() if not str(k).startswith("_")}
+
+
+@dataclasses.dataclass
+class SweepOutcome:
+    """Result of :func:`run_sweep`."""
+
+    best_number: int
+    best_value: float
+    best_params: dict[str, Any]
+    best_model_dir: Path
+    trials: list[TrialRecord]
+    storage: str
+    study_name: str
+
+
+_STATES: dict[str, TrialState] = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed",
+                                  "RUNNING": "running", "WAITING": "running"}
+
+
+def _record(trial: Any) -> TrialRecord:
+    start, end = trial.datetime_start, trial.datetime_complete
+    return TrialRecord(
+        number=int(trial.number),
+        params=dict(trial.params),
+        value=None if trial.value is None else float(trial.value),
+        state=_STATES.get(trial.state.name, "failed"),
+        duration_s=(end - start).total_seconds() if start and end else 0.0,
+        intermediate={int(k): float(v) for k, v in trial.intermediate_values.items()},
+    )
+
+
+def run_sweep(
+    spec: SweepSpec,
+    base: TrainConfig,
+    *,
+    workdir: Path,
+    train_file: Path,
+    validation_file: Path,
+    in_process: bool = False,
+    data_fingerprint: str | None = None,
+) -> SweepOutcome:
+    """Run (or join) the sweep ``spec`` around ``base`` and return the best trial.
+
+    Each trial trains ``base`` with the sampled parameters on ``train_file`` and is scored on
+    ``validation_file`` (both ``.npz`` or CSV); the model of every completed trial is saved
+    under ``workdir/trial_<n>/model``.
+    """
+    import optuna
+
+    from asl_recognition import progress
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    workdir.mkdir(parents=True, exist_ok=True)
+    storage = spec.storage or f"sqlite:///{(workdir / 'sweep.db').resolve()}"
+    if in_process and spec.max_concurrent_runs > 1:
+        raise ConfigurationError("in-process sweeps run one trial at a time; "
+                                 "set max_concurrent_runs: 1 or in_process=False")
+    study = optuna.create_study(
+        storage=storage, study_name=spec.study_name, load_if_exists=True,
+        direction="maximize" if spec.primary_metric_goal == "maximize" else "minimize",
+        sampler=optuna.samplers.RandomSampler(seed=spec.sampler_seed),
+        pruner=spec.policy.pruner() if spec.policy else optuna.pruners.NopPruner(),
+    )
+    threads = base.threads or max(1, (os.cpu_count() or 1) // spec.max_concurrent_runs)
+    arrays: tuple[_data.Arrays, _data.Arrays] | None = None
+    if in_process:
+        arrays = (_data.load_arrays(train_file), _data.load_arrays(validation_file))
+    metric = spec.primary_metric_name
+
+    with progress.task(f"cnn sweep {spec.study_name}", total=spec.max_total_runs) as sweep_task:
+
+        def objective(trial: Any) -> float:
+            params = spec.space.suggest(trial)
+            config = base.replace(**params, threads=threads)
+            out = workdir / f"trial_{trial.number:04d}" / "model"
+            trial.set_user_attr("model_dir", str(out.resolve()))
+
+            with progress.task(f"cnn trial {trial.number}", total=config.epochs) as t:
+
+                def on_epoch(epoch: int, logs: dict[str, float]) -> bool:
+                    t.advance(1, **{k: round(v, 4) for k, v in logs.items() if k.startswith("val")})
+                    if metric not in logs:
+                        return False
+                    trial.report(logs[metric], epoch)
+                    return bool(trial.should_prune())
+
+                run: TrialRun
+                if arrays is not None:
+                    run = run_in_process(config, arrays[0], arrays[1], output_dir=out,
+                                         on_epoch=on_epoch, data_fingerprint=data_fingerprint)
+                else:
+                    run = run_subprocess(config, train_file, validation_file, output_dir=out,
+                                         on_epoch=on_epoch, data_fingerprint=data_fingerprint)
+            trial.set_user_attr("duration_s", run.duration_s)
+            if run.pruned:
+                sweep_task.advance(1, pruned=trial.number)
+                raise optuna.TrialPruned()
+            if not run.history or metric not in run.history[-1]:
+                raise ConfigurationError(f"trial {trial.number} logged no {metric!r} "
+                                         f"(logged: {sorted(run.history[-1]) if run.history else []})")
+            value = float(run.history[-1][metric])
+            sweep_task.advance(1, last=round(value, 4))
+            return value
+
+        study.optimize(
+            objective, n_trials=spec.max_total_runs, n_jobs=spec.max_concurrent_runs,
+            catch=(AslRecognitionError,),
+            callbacks=[optuna.study.MaxTrialsCallback(spec.max_total_runs, states=None)],
+        )
+    trials = [_record(t) for t in study.get_trials(deepcopy=False)]
+    try:
+        best = study.best_trial
+    except ValueError as exc:
+        raise AslRecognitionError(f"sweep {spec.study_name!r}: no trial completed") from exc
+    return SweepOutcome(
+        best_number=best.number, best_value=float(best.value if best.value is not None else "nan"),
+        best_params=dict(best.params),
+        best_model_dir=Path(best.user_attrs["model_dir"]), trials=trials, storage=storage,
+        study_name=spec.study_name,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """One sweep worker: ``python -m asl_recognition.trainers.cnn.sweep --sweep seed ...``.
+
+    Start several with the same ``--storage`` and ``--study_name`` to share one sweep.
+    """
+    p = argparse.ArgumentParser(prog="python -m asl_recognition.trainers.cnn.sweep")
+    p.add_argument("--sweep", required=True, help="conf/sweep name or YAML path")
+    p.add_argument("--data", required=True, help="training data (dir, CSV or .npz)")
+    p.add_argument("--validation", required=True, help="validation data (CSV or .npz)")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--storage", default=None, help="Optuna storage URL (default: from config)")
+    p.add_argument("--study_name", default=None)
+    p.add_argument("--max_concurrent_runs", type=int, default=None)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="base training parameter, e.g. --set arch=seed --set epochs=2")
+    p.add_argument("--in_process", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level="INFO", format="%(asctime)s %(name)s %(message)s")
+    try:
+        cfg = load_sweep_config(args.sweep)
+        for key in ("storage", "study_name", "max_concurrent_runs"):
+            if getattr(args, key) is not None:
+                cfg[key] = getattr(args, key)
+        spec = SweepSpec.from_config(cfg)
+        overrides: dict[str, Any] = {}
+        for item in args.set:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ConfigurationError(f"--set expects NAME=VALUE, got {item!r}")
+            try:
+                overrides[name] = json.loads(value)  # numbers, true/false, null
+            except json.JSONDecodeError:
+                overrides[name] = value
+        outcome = run_sweep(spec, TrainConfig().replace(**overrides), workdir=Path(args.workdir),
+                            train_file=Path(args.data), validation_file=Path(args.validation),
+                            in_process=args.in_process)
+    except AslRecognitionError as exc:
+        logger.error("%s: %s", type(exc).__name__, exc)
+        return 2
+    logger.info("best trial %d: %s=%.4f params=%s model=%s", outcome.best_number,
+                spec.primary_metric_name, outcome.best_value, outcome.best_params, outcome.best_model_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
