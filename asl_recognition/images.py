@@ -164,7 +164,11 @@ def _open(image: Any, *, what: str, max_pixels: int) -> tuple[Any, str]:
             return Image.open(io.BytesIO(data)), what
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{what} is too large to decode: {exc}") from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError as exc:  # its message names Pillow's internal BytesIO object
+        raise InvalidParameterError(
+            f"{what} is not a readable image (PNG or JPEG expected): unknown file format"
+        ) from exc
+    except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidParameterError(
             f"{what} is not a readable image (PNG or JPEG expected): {exc}"
         ) from exc

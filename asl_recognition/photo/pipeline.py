@@ -1,0 +1,80 @@
+"""The photo branch of preprocessing: colour photo -> hand box -> 28x28 Sign-MNIST-like image.
+
+>>> import numpy as np
+>>> photo = np.full((120, 160, 3), (200, 200, 205), dtype=np.uint8)
+>>> photo[30:80, 60:100] = (200, 140, 110)
+>>> photo[80:, 70:90] = (190, 135, 105)
+>>> result = preprocess_photo(photo)
+>>> result.image.shape, result.hand is not None
+((28, 28), True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+import numpy.typing as npt
+
+from asl_recognition.errors import InvalidParameterError
+from asl_recognition.photo.localize import HandBox, find_hand, hand_mask_in_box
+from asl_recognition.photo.normalize import crop_to_28, match_contrast
+
+__all__ = ["PhotoResult", "is_colour_photo", "preprocess_photo", "to_luma"]
+
+logger = logging.getLogger(__name__)
+
+#: A photo is "colour" when the mean absolute chroma exceeds this (0..255 scale): JPEG noise
+#: in a greyscale picture stays well below it.
+MIN_CHROMA = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class PhotoResult:
+    """The 28x28 image made from a photo and the hand box it was cut from (None: centre crop)."""
+
+    image: npt.NDArray[np.uint8]
+    hand: HandBox | None
+
+
+def to_luma(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """ITU-R 601-2 luma (L = 0.299 R + 0.587 G + 0.114 B), as Pillow's ``convert("L")``."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").convert("L"), dtype=np.uint8)
+
+
+def is_colour_photo(rgb: npt.NDArray[np.uint8]) -> bool:
+    """True when an ``(H, W, 3)`` image carries colour (skin detection needs chroma).
+
+    >>> import numpy as np
+    >>> is_colour_photo(np.full((8, 8, 3), 100, np.uint8))
+    False
+    """
+    x = rgb.astype(np.int16)
+    chroma = np.abs(x[..., 0] - x[..., 1]) + np.abs(x[..., 1] - x[..., 2])
+    return bool(chroma.mean() > MIN_CHROMA)
+
+
+def preprocess_photo(rgb: npt.NDArray[np.uint8], *, normalize_contrast: bool = True) -> PhotoResult:
+    """Map an ``(H, W, 3)`` uint8 RGB photo to the (28, 28) uint8 image a model expects.
+
+    The hand is located (:func:`~asl_recognition.photo.localize.find_hand`); without one the
+    largest centred square is used. The square is cut from the luma image, area-resized to
+    28x28 and, if ``normalize_contrast``, its contrast is matched to Sign MNIST's.
+    """
+    arr = np.asarray(rgb)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise InvalidParameterError(f"a photo must be an (H, W, 3) uint8 array, got {arr.shape} {arr.dtype}")
+    h, w = arr.shape[:2]
+    hand = find_hand(arr)
+    if hand is None:
+        side = min(h, w)
+        left, top = (w - side) // 2, (h - side) // 2
+    else:
+        side, left, top = hand.side, hand.left, hand.top
+    image = crop_to_28(to_luma(arr), left=left, top=top, side=side)
+    if normalize_contrast:
+        image = match_contrast(image, None if hand is None else hand_mask_in_box(arr, hand))
+    return PhotoResult(image=image, hand=hand)

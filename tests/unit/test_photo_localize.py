@@ -1,0 +1,64 @@
+"""Hand localisation on drawn photos: the box covers the hand, skips the arm and the frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from asl_recognition.photo import find_hand, skin_mask
+from asl_recognition.photo._synthetic import SKIN, WALL, WOOD, synthetic_hand_photo
+from asl_recognition.photo.localize import HAND_REACH
+
+
+def _contains(box: object, row: float, col: float) -> bool:
+    return box.top <= row < box.bottom and box.left <= col < box.right  # type: ignore[attr-defined]
+
+
+def test_skin_mask_separates_skin_from_wall_and_ignores_darkness() -> None:
+    img = np.array([[SKIN, WALL, (8, 4, 3), (60, 40, 30)]], dtype=np.uint8)
+    assert skin_mask(img).tolist() == [[True, False, False, True]]
+
+
+@pytest.mark.parametrize(
+    ("arm_to", "palm"), [("bottom", (110, 150)), ("left", (100, 200)), ("right", (90, 100))]
+)
+def test_box_is_square_around_the_hand_not_the_arm(arm_to: str, palm: tuple[int, int]) -> None:
+    photo, (pr, pc) = synthetic_hand_photo(palm=palm, radius=24, arm_to=arm_to)
+    box = find_hand(photo)
+    assert box is not None
+    assert box.right - box.left == box.bottom - box.top
+    assert abs(box.palm[0] - pr) <= 3 and abs(box.palm[1] - pc) <= 3
+    assert 20 <= box.palm_radius <= 28
+    assert _contains(box, pr, pc)
+    # the fingers (2.6 radii from the palm, away from the arm) are inside the box
+    tip = {"bottom": (pr - 2.5 * 24, pc), "left": (pr, pc + 2.5 * 24), "right": (pr, pc - 2.5 * 24)}[arm_to]
+    assert _contains(box, *tip)
+    # the forearm is cut near the wrist: the box is much smaller than hand + arm
+    assert box.side <= 2 * HAND_REACH * 24 * 1.1
+    far_arm = {"bottom": (230, pc), "left": (pr, 5), "right": (pr, 315)}[arm_to]
+    assert not _contains(box, *far_arm)
+
+
+def test_wooden_frame_along_the_top_is_not_the_hand() -> None:
+    photo, (pr, pc) = synthetic_hand_photo(frame=True)
+    photo[:40] = WOOD  # a thick frame, bigger than the hand
+    box = find_hand(photo)
+    assert box is not None and _contains(box, pr, pc)
+
+
+def test_no_skin_means_no_hand() -> None:
+    wall = np.empty((120, 160, 3), np.uint8)
+    wall[:] = WALL
+    assert find_hand(wall) is None
+    speck = wall.copy()
+    speck[50:53, 50:53] = SKIN  # far too small for a hand
+    assert find_hand(speck) is None
+
+
+def test_box_is_in_original_coordinates_for_large_photos() -> None:
+    small, _ = synthetic_hand_photo(palm=(110, 150), radius=24)
+    big = np.repeat(np.repeat(small, 4, axis=0), 4, axis=1)  # 1280x960
+    b_small, b_big = find_hand(small), find_hand(big)
+    assert b_small is not None and b_big is not None
+    for a, b in ((b_small.left, b_big.left), (b_small.top, b_big.top), (b_small.side, b_big.side)):
+        assert abs(4 * a - b) <= 10
