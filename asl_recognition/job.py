@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from asl_recognition.compare import ComparisonResult
     from asl_recognition.data.dataset import Dataset
 
-__all__ = ["JobResult", "run_job"]
+__all__ = ["JobData", "JobResult", "TrainerSpec", "load_job_data", "run_job"]
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +55,54 @@ def _section(cfg: Mapping[str, Any], key: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _trainer_specs(cfg: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+@dataclasses.dataclass(frozen=True)
+class TrainerSpec:
+    """One entry of the ``trainer`` config group.
+
+    Attributes:
+        name: registered trainer name.
+        params: keyword arguments of the trainer.
+        refit: after validation, train again on the whole training file (fit part + validation
+            part) and keep that model; its validation metrics are those of the first fit. This
+            is scikit-learn's ``GridSearchCV(refit=True)`` practice: the validation split
+            measures the procedure, the deployed model uses all the data.
+    """
+
+    name: str
+    params: dict[str, Any]
+    refit: bool = False
+
+
+def _trainer_specs(cfg: Mapping[str, Any]) -> dict[str, TrainerSpec]:
     section = _section(cfg, "trainer")
     if not section:
         raise ConfigurationError("no trainer selected: set e.g. trainer=[sklearn,svm]")
-    specs: dict[str, tuple[str, dict[str, Any]]] = {}
+    specs: dict[str, TrainerSpec] = {}
     for key, spec in section.items():
         if not isinstance(spec, Mapping) or "name" not in spec:
             raise ConfigurationError(f"trainer.{key} must have a 'name' (registered trainer) and 'params'")
         params = spec.get("params") or {}
         if not isinstance(params, Mapping):
             raise ConfigurationError(f"trainer.{key}.params must be a mapping")
-        specs[str(key)] = (str(spec["name"]), dict(params))
+        refit = spec.get("refit", False)
+        if not isinstance(refit, bool):
+            raise ConfigurationError(f"trainer.{key}.refit must be true or false, got {refit!r}")
+        specs[str(key)] = TrainerSpec(str(spec["name"]), dict(params), refit)
     return specs
 
 
-def load_job_data(cfg: Mapping[str, Any]) -> tuple[Dataset, Dataset, Dataset]:
-    """Load train and test per ``cfg['data']``; return (fit part, validation part, test)."""
+@dataclasses.dataclass(frozen=True)
+class JobData:
+    """The datasets of a job: the whole training file, its leak-free split, and the test file."""
+
+    train: Dataset
+    fit: Dataset
+    validation: Dataset
+    test: Dataset
+
+
+def load_job_data(cfg: Mapping[str, Any]) -> JobData:
+    """Load train and test per ``cfg['data']`` and split the training file leak-free."""
     from asl_recognition.data import load_dataset
 
     data = _section(cfg, "data")
@@ -85,14 +116,14 @@ def load_job_data(cfg: Mapping[str, Any]) -> tuple[Dataset, Dataset, Dataset]:
     with progress.task("leak-free validation split", total=None):
         fit_part, validation = train.split_validation(**split)
     log.info("data: %d train (%d fit / %d validation), %d test", len(train), len(fit_part), len(validation), len(test))
-    return fit_part, validation, test
+    return JobData(train, fit_part, validation, test)
 
 
 def run_job(
     cfg: Mapping[str, Any],
     *,
     output_dir: str | Path,
-    data: tuple[Dataset, Dataset, Dataset] | None = None,
+    data: JobData | None = None,
 ) -> JobResult:
     """Run the main job described by ``cfg`` (the composed Hydra config as a plain mapping).
 
@@ -100,7 +131,7 @@ def run_job(
         cfg: keys ``trainer`` (key -> {name, params}), ``data`` (load options and ``validation``
             split options), ``compare`` (Comparator options), ``seed``, ``report`` (bool).
         output_dir: where ``models/<key>/``, ``best/`` and ``report/`` are written.
-        data: (fit part, validation part, test) to use instead of loading per ``cfg['data']``.
+        data: the datasets to use instead of loading them per ``cfg['data']``.
     """
     from asl_recognition.compare import Comparator
 
@@ -108,25 +139,47 @@ def run_job(
     seed = int(cfg.get("seed", 0))
     specs = _trainer_specs(cfg)
     # Build every trainer first: a typo in the last trainer's params fails before hours of training.
-    trainers = {key: get_trainer(name, **params) for key, (name, params) in specs.items()}
-    fit_part, validation, test = data if data is not None else load_job_data(cfg)
+    trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items()}
+    data = data if data is not None else load_job_data(cfg)
 
     results: dict[str, TrainResult] = {}
     model_dirs: dict[str, Path] = {}
     for key, trainer in trainers.items():
-        with progress.task(f"training {key} ({specs[key][0]})", total=None):
+        with progress.task(f"training {key} ({specs[key].name})", total=None):
             start = time.perf_counter()
-            result = trainer.fit(fit_part, validation=validation, seed=seed)
+            result = trainer.fit(data.fit, validation=data.validation, seed=seed)
             result.timings.setdefault("fit_s", time.perf_counter() - start)
+        if specs[key].refit:
+            result = _refit(trainer, result, data.train, seed=seed, key=key)
         results[key] = result
         model_dirs[key] = result.model.save(out / "models" / key)
         log.info("%s: validation accuracy %s", key, result.metrics.get("validation_accuracy"))
 
     compare_opts = _section(cfg, "compare")
     with progress.task("comparing on the test file", total=None):
-        comparison = Comparator.from_config(test, compare_opts).evaluate(results)
+        comparison = Comparator.from_config(data.test, compare_opts).evaluate(results)
     best_dir = results[comparison.winner].model.save(out / "best")
     report_dir: Path | None = None
     if cfg.get("report", True):
         report_dir = comparison.write_report(out / "report")
     return JobResult(results, comparison, model_dirs, best_dir, report_dir)
+
+
+def _refit(trainer: Any, first: TrainResult, train: Dataset, *, seed: int, key: str) -> TrainResult:
+    """Train again on the whole training file; keep the first fit's validation metrics."""
+    with progress.task(f"refitting {key} on the whole training file", total=None):
+        start = time.perf_counter()
+        refit = trainer.fit(train, validation=None, seed=seed)
+        refit_s = time.perf_counter() - start
+    model = refit.model
+    model.metadata.metrics.update(first.metrics)
+    model.metadata.extra["refit"] = {"on": train.name, "rows": len(train),
+                                     "validation_metrics_from": "fit on the leak-free training part"}
+    return TrainResult(
+        model=model,
+        metrics=dict(first.metrics),
+        hyperparameters=refit.hyperparameters or first.hyperparameters,
+        timings={"fit_s": first.timings.get("fit_s", 0.0) + refit_s, "refit_s": refit_s},
+        trials=first.trials,
+        backend=first.backend,
+    )

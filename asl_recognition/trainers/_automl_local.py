@@ -177,7 +177,11 @@ def _learner_classes() -> dict[str, type]:
             base_init: Any = SKLearnEstimator.__init__
             base_init(self, task, **config)
             seed = int(config.get("random_seed", 0))
-            self.params = dict(config)
+            # FLAML builds a learner from an empty config when no trial of a family finished
+            # within the budget; fall back to the search space's initial values, as its own
+            # learners fall back to their defaults.
+            defaults = {k: v["init_value"] for k, v in _space(_family).items() if "init_value" in v}
+            self.params = {**defaults, **config}
 
             self._max_components = None
 

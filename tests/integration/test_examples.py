@@ -27,7 +27,7 @@ def test_quickstart_then_serve_and_query(data_dir: Path, tmp_path: Path) -> None
     assert (best / "asl_model.json").is_file()
     assert (tmp_path / "report" / "report.html").is_file()
     answer = _load("serve_and_query").main([str(best), "--data-dir", str(data_dir)])
-    assert list(answer)[0] == "result"
+    assert next(iter(answer)) == "result"
     assert len(answer["result"]) == 8
     assert all(isinstance(x, int) for x in answer["result"])
     # the svm on 3,000 images gets most of these eight right (chance would be ~1 of 8)

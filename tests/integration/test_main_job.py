@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 from asl_recognition import load_model
 from asl_recognition.cli import conf_dir
-from asl_recognition.job import JobResult, run_job
+from asl_recognition.job import JobData, JobResult, run_job
 from asl_recognition.testing import synthetic_images
 
 
@@ -29,11 +29,13 @@ def _config(overrides: list[str]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def job(real_split, real_test, tmp_path_factory: pytest.TempPathFactory) -> JobResult:  # type: ignore[no-untyped-def]
+def job(real_train, real_split, real_test, tmp_path_factory: pytest.TempPathFactory) -> JobResult:  # type: ignore[no-untyped-def]
     """The default sklearn trainers (logistic regression and SVM) through the real main job."""
-    cfg = _config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200"])
+    # robustness and photos are exercised by tests/integration/test_compare_real.py; off here for time
+    cfg = _config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.corruptions={}"])
     fit_part, validation = real_split
-    return run_job(cfg, output_dir=tmp_path_factory.mktemp("job"), data=(fit_part, validation, real_test))
+    data = JobData(real_train, fit_part, validation, real_test)
+    return run_job(cfg, output_dir=tmp_path_factory.mktemp("job"), data=data)
 
 
 @pytest.mark.realdata

@@ -213,10 +213,12 @@ def test_bad_datasets_and_options(test_set: Dataset) -> None:
 
 
 def test_default_yaml_config_builds_a_comparator(test_set: Dataset) -> None:
-    import yaml
+    from omegaconf import OmegaConf
 
     path = Path(__file__).resolve().parents[2] / "conf" / "compare" / "default.yaml"
-    comp = Comparator.from_config(test_set, yaml.safe_load(path.read_text()))
+    config = OmegaConf.to_container(OmegaConf.load(path), resolve=True)  # resolves ${oc.env:...}
+    assert isinstance(config, dict)
+    comp = Comparator.from_config(test_set, {str(k): v for k, v in config.items()})
     assert comp.winner_rule.metric == "accuracy"
     assert len(comp.corruptions) == 7
 

@@ -67,6 +67,13 @@ def test_every_trainer_config_trains_on_synthetic_data(key: str) -> None:
     for name, value in _SHRINK.items():
         if name in params and params[name] is not None:
             params[name] = value
+    if isinstance(params.get("sweep"), str):  # a named sweep: two one-epoch trials
+        sweep = OmegaConf.to_container(OmegaConf.load(CONF / "sweep" / f"{params['sweep']}.yaml"))
+        assert isinstance(sweep, dict)
+        sweep["max_total_runs"] = 2
+        if "--epochs" in sweep.get("parameter_space", {}):
+            sweep["parameter_space"]["--epochs"] = "choice(1)"
+        params["sweep"] = sweep
     try:
         trainer = get_trainer(spec["name"], **params)
     except MissingDependencyError as exc:  # pragma: no cover - CI installs every extra
@@ -95,7 +102,7 @@ def test_conf_files_have_no_stray_keys() -> None:
         data = OmegaConf.load(path)
         (key,) = data.keys()
         assert key == path.stem, f"{path.name}: top-level key {key!r} must equal the file name"
-        assert set(data[key]) <= {"name", "params"}, f"{path.name}: only 'name' and 'params' allowed"
+        assert set(data[key]) <= {"name", "params", "refit"}, f"{path.name}: only name, params, refit allowed"
 
 
 def test_packaged_conf_matches_repo(tmp_path: Path) -> None:
