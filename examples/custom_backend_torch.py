@@ -158,7 +158,7 @@ class TorchCnnTrainer:
 
 def main(argv: list[str] | None = None) -> None:
     """Check the backend with the conformance suite, then run the main job with it selected."""
-    from asl_recognition.job import run_job
+    from asl_recognition.job import JobData, run_job
     from asl_recognition.testing import check_trainer, synthetic_dataset
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     }}
     data = None
     if not args.real:
-        data = (synthetic_dataset(20, seed=0), synthetic_dataset(5, seed=1), synthetic_dataset(5, seed=2))
+        fit = synthetic_dataset(20, seed=0)
+        data = JobData(train=fit, fit=fit, validation=synthetic_dataset(5, seed=1), test=synthetic_dataset(5, seed=2))
     out = Path(args.output_dir or tempfile.mkdtemp(prefix="asl-example-"))
     result = run_job(cfg, output_dir=out, data=data)
     logger.info("winner %s; models in %s", result.comparison.winner, out / "models")

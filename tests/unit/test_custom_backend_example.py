@@ -35,14 +35,15 @@ def test_example_uses_only_the_public_api() -> None:
 
 def test_example_backend_passes_conformance_and_joins_the_main_job(tmp_path: Path) -> None:
     from asl_recognition import available_trainers
-    from asl_recognition.job import run_job
+    from asl_recognition.job import JobData, run_job
     from asl_recognition.testing import check_trainer, synthetic_dataset
 
     example = _load_example()
     assert "example-torch" in available_trainers()
     check_trainer(lambda: example.TorchCnnTrainer(epochs=1), n_per_letter=6)
 
-    data = (synthetic_dataset(8, seed=0), synthetic_dataset(3, seed=1), synthetic_dataset(3, seed=2))
+    fit = synthetic_dataset(8, seed=0)
+    data = JobData(train=fit, fit=fit, validation=synthetic_dataset(3, seed=1), test=synthetic_dataset(3, seed=2))
     cfg = {"seed": 0, "report": False,
            "trainer": {"torch": {"name": "example-torch", "params": {"epochs": 2}}}}
     result = run_job(cfg, output_dir=tmp_path, data=data)
