@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from asl_recognition._io import atomic_write_bytes
 from asl_recognition.data.arrays import NUM_PIXELS
-from asl_recognition.errors import MissingDependencyError, ModelFormatError
+from asl_recognition.errors import InvalidParameterError, MissingDependencyError, ModelFormatError
 from asl_recognition.model import ModelMetadata, TrainedModel
 
 __all__ = ["OnnxModel"]
@@ -77,6 +77,7 @@ class OnnxModel(TrainedModel):
         self._output: str | None = spec.get("output")
         self._bytes = onnx_bytes
         self._session: Any = None
+        self._threads: int | None = None
         self._lock = threading.Lock()
 
     @property
@@ -84,12 +85,28 @@ class OnnxModel(TrainedModel):
         """The serialised ONNX graph."""
         return self._bytes
 
+    def set_threads(self, threads: int | None) -> None:
+        """Threads onnxruntime may use inside one prediction (None: its default, one per core).
+
+        A server that runs one worker process per core should set 1: extra threads only spin
+        between requests and take CPU from the other workers. Applies from the next prediction.
+        """
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise InvalidParameterError(f"'threads' must be a positive integer or None, got {threads!r}")
+        with self._lock:
+            if threads != self._threads:
+                self._threads = threads
+                self._session = None
+
     def _get_session(self) -> Any:
         with self._lock:
             if self._session is None:
                 ort = _ort()
                 opts = ort.SessionOptions()
                 opts.log_severity_level = 3
+                if self._threads is not None:
+                    opts.intra_op_num_threads = self._threads
+                    opts.inter_op_num_threads = 1
                 try:
                     self._session = ort.InferenceSession(
                         self._bytes, sess_options=opts, providers=["CPUExecutionProvider"]

@@ -39,7 +39,7 @@ import pandas as pd
 
 from asl_recognition._io import atomic_write_text
 from asl_recognition.deploy._requests import PIXEL_KEYS
-from asl_recognition.deploy.local import LocalDeployer, _stop_group
+from asl_recognition.deploy.local import LocalDeployer, _stop_group, default_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -148,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1/10 of the requests (validation)")
     parser.add_argument("--requests", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--workers", type=int, default=default_workers(), help="server workers (both paths)")
     parser.add_argument("--train-rows", type=int, default=5000)
     args = parser.parse_args()
     n = args.requests // 10 if args.quick else args.requests

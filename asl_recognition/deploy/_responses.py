@@ -21,6 +21,7 @@ Errors are ``{"message": "..."}``, the same shape the inference server uses for 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,8 +62,7 @@ def prediction_payload(
         images: the (N, 28, 28) model inputs to echo, or None.
     """
     p = np.asarray(proba, dtype=np.float64)
-    label_arr = np.asarray(labels, dtype=np.int64)
-    letter_arr = labels_to_letters(label_arr)
+    label_arr, letter_arr = _label_table(tuple(labels))
     k = max(1, min(int(top_k), len(label_arr)))
     order = np.argsort(-p, axis=1, kind="stable")[:, :k]
     top_p = np.round(np.take_along_axis(p, order, axis=1), 6).tolist()
@@ -82,6 +82,18 @@ def prediction_payload(
     if images is not None:
         payload["images"] = np.clip(np.rint(images), 0, 255).astype(np.uint8).tolist()
     return payload
+
+
+@functools.lru_cache(maxsize=16)
+def _label_table(
+    labels: tuple[int, ...],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.str_]]:
+    """Label ids and their letters as arrays, validated and built once per model."""
+    label_arr = np.asarray(labels, dtype=np.int64)
+    letter_arr = labels_to_letters(label_arr)
+    label_arr.flags.writeable = False
+    letter_arr.flags.writeable = False
+    return label_arr, letter_arr
 
 
 def error_payload(message: str) -> dict[str, str]:

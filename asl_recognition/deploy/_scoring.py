@@ -22,7 +22,7 @@ from asl_recognition.deploy._responses import error_payload, json_dumps, predict
 from asl_recognition.errors import ConfigurationError, ModelFormatError, RequestError
 from asl_recognition.model import METADATA_FILE, TrainedModel, load_model
 
-__all__ = ["DEFAULT_TOP_K", "Reply", "Scorer", "find_model_dir"]
+__all__ = ["DEFAULT_TOP_K", "Reply", "Scorer", "find_model_dir", "limit_threads", "worker_threads"]
 
 # The server loads this file as module "entry_module"; log under the library's name.
 logger = logging.getLogger(__name__)
@@ -76,6 +76,56 @@ def find_model_dir(root: str | os.PathLike[str]) -> Path:
     raise ModelFormatError(f"no {METADATA_FILE} found in {base} or the three levels below it")
 
 
+def worker_threads(environ: Mapping[str, str] = os.environ) -> int:
+    """Compute threads one server worker should use for predictions.
+
+    ``ASL_MODEL_THREADS`` when set, else the CPUs this process may run on divided by the
+    server's worker processes (``WORKER_COUNT``, which ``azmlinfsrv`` sets), at least 1: the
+    workers already keep every core busy, and extra threads per worker only contend.
+
+    >>> worker_threads({"ASL_MODEL_THREADS": "3"})
+    3
+    >>> worker_threads({"WORKER_COUNT": "1000"})
+    1
+    """
+    raw = environ.get("ASL_MODEL_THREADS", "")
+    if raw:
+        try:
+            threads = int(raw)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ConfigurationError(f"ASL_MODEL_THREADS must be a positive integer, got {raw!r}")
+        return threads
+    try:
+        workers = max(1, int(environ.get("WORKER_COUNT", "") or 1))
+    except ValueError:
+        workers = 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cpus // workers)
+
+
+def limit_threads(threads: int, model: TrainedModel | None = None) -> None:
+    """Cap the compute thread pools of this process (and of ``model``) at ``threads``.
+
+    Covers the BLAS/OpenMP pools that numpy and scikit-learn use (through threadpoolctl, when
+    installed), TensorFlow's pools (its ``TF_NUM_*_THREADS`` variables, unless set; they act
+    when TensorFlow is first imported, so call this before loading the model) and
+    onnxruntime's pool of an ``onnx`` model.
+    """
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        pass
+    else:
+        threadpool_limits(limits=threads)
+    set_threads = getattr(model, "set_threads", None)
+    if callable(set_threads):
+        set_threads(threads)
+
+
 class Scorer:
     """Everything behind ``run()``: authentication, parsing, prediction, answer.
 
@@ -116,7 +166,11 @@ class Scorer:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Scorer:
-        """Load the model from ``AZUREML_MODEL_DIR`` and read the ``ASL_*`` settings."""
+        """Load the model from ``AZUREML_MODEL_DIR`` and read the ``ASL_*`` settings.
+
+        Meant for a server worker: it also caps the process's compute threads at
+        :func:`worker_threads` (see :func:`limit_threads`).
+        """
         root = environ.get("AZUREML_MODEL_DIR")
         if not root:
             raise ConfigurationError("environment variable AZUREML_MODEL_DIR is not set")
@@ -126,9 +180,12 @@ class Scorer:
             top_k = int(raw_k)
         except ValueError:
             raise ConfigurationError(f"ASL_TOP_K must be an integer, got {raw_k!r}") from None
+        threads = worker_threads(environ)
+        limit_threads(threads)
         model = load_model(model_dir)
+        limit_threads(threads, model)
         model.predict_proba(np.zeros((1, 28, 28), dtype=np.float32))  # warm up lazy sessions
-        logger.info("loaded %r from %s", model, model_dir)
+        logger.info("loaded %r from %s (%d compute thread(s))", model, model_dir, threads)
         return cls(
             model,
             limits=ScoringLimits.from_environ(environ),

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     from azureml_inference_server_http import amlserver
 
     # amlserver.run() passes its module-level DEFAULT_HOST (imported from .constants) to gunicorn
-    amlserver.DEFAULT_HOST = host  # type: ignore[attr-defined]
+    amlserver.DEFAULT_HOST = host  # type: ignore[attr-defined,unused-ignore]
     sys.argv = ["azmlinfsrv", *args]
     amlserver.run()
 

@@ -65,5 +65,5 @@ def test_example_backend_passes_conformance_and_joins_the_main_job(tmp_path: Pat
     kind, accuracy = proc.stdout.split()
     assert kind == "OnnxModel"
     in_process = result.results["torch"].model
-    expected = float((in_process.predict(data[2].images) == data[2].labels).mean())
+    expected = float((in_process.predict(data.test.images) == data.test.labels).mean())
     assert float(accuracy) == pytest.approx(expected)

@@ -48,7 +48,7 @@ def _parse(doc: object, **kw: object) -> ScoringRequest:
 def _seed_body(images: np.ndarray) -> bytes:
     """Exactly what the seed project's client sent: to_dict(orient="index") rows in a tuple."""
     frame = pd.DataFrame(images.reshape(len(images), -1), columns=PIXEL_KEYS)
-    frame.index = range(1, len(frame) + 1)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
     testdict = frame.to_dict(orient="index")
     input_list = tuple(testdict[i] for i in range(1, len(frame) + 1))
     return json.dumps({"data": input_list}).encode()
@@ -90,6 +90,39 @@ def test_single_image_forms() -> None:
     assert _parse(IMAGES[0].tolist()).images.shape == (1, 28, 28)
     row = dict(zip(PIXEL_KEYS, IMAGES[0].ravel().tolist(), strict=True))
     assert _parse({"data": row}).images.shape == (1, 28, 28)
+
+
+@pytest.mark.parametrize("seed_rows", [True, False])
+def test_vectorised_and_element_wise_checks_agree(seed_rows: bool) -> None:
+    """Without a true/false literal in the body numpy checks the types; with one, each value is."""
+    doc: dict[str, object] = json.loads(_seed_body(IMAGES)) if seed_rows else {"data": IMAGES.tolist()}
+    fast = _parse(doc)
+    checked = _parse({**doc, "return_images": False})  # the body now holds a 'false' literal
+    np.testing.assert_array_equal(fast.images, IMAGES)
+    np.testing.assert_array_equal(checked.images, IMAGES)
+
+
+@pytest.mark.parametrize("bad", [True, False, "7", None, [1], {"a": 1}])
+@pytest.mark.parametrize("with_boolean_option", [True, False])
+def test_non_number_in_seed_rows_is_named(bad: object, with_boolean_option: bool) -> None:
+    rows = [dict(zip(PIXEL_KEYS, img.ravel().tolist(), strict=True)) for img in IMAGES]
+    rows[1]["pixel300"] = bad
+    rows[2]["pixel1"] = "late"  # a later row's problem is not the one reported
+    doc = {"data": rows, "return_images": False} if with_boolean_option else {"data": rows}
+    with pytest.raises(RequestError, match=r"data\[1\]\.pixel300 must be a number") as info:
+        _parse(doc)
+    assert info.value.status == 400
+
+
+def test_bad_value_in_an_earlier_row_is_named_before_bad_keys_in_a_later_one() -> None:
+    rows = [dict(zip(PIXEL_KEYS, img.ravel().tolist(), strict=True)) for img in IMAGES]
+    rows[0]["pixel9"] = None
+    del rows[1]["pixel2"]
+    with pytest.raises(RequestError, match=r"data\[0\]\.pixel9 must be a number"):
+        _parse({"data": rows})
+    rows[0]["pixel9"] = 1
+    with pytest.raises(RequestError, match=r"data\[1\] must have exactly the keys.*missing 1 key\(s\) \(pixel2\)"):
+        _parse({"data": rows})
 
 
 def test_base64_images_and_data_urls() -> None:
@@ -334,7 +367,7 @@ def test_fuzz_arbitrary_json_only_raises_request_errors(doc: object) -> None:
 def test_fuzz_one_bad_pixel_is_named(pixels: list[float], corrupt: int, bad: object) -> None:
     ok = parse_request(json.dumps({"data": [pixels]}).encode(), JSON)
     np.testing.assert_allclose(ok.images.ravel(), pixels, rtol=1e-6, atol=1e-3)
-    broken = list(pixels)
+    broken: list[object] = list(pixels)
     broken[corrupt] = bad
     with pytest.raises(RequestError, match=rf"(\[{corrupt}\]|pixel{corrupt + 1}\b)") as info:
         parse_request(json.dumps({"data": [broken]}).encode(), JSON)

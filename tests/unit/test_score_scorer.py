@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from werkzeug.test import EnvironBuilder
 from asl_recognition.data.letters import VALID_LABELS
 from asl_recognition.deploy import score
 from asl_recognition.deploy._requests import ScoringLimits
-from asl_recognition.deploy._scoring import Scorer, find_model_dir
+from asl_recognition.deploy._scoring import Scorer, find_model_dir, limit_threads, worker_threads
 from asl_recognition.errors import ConfigurationError, ModelFormatError
 from asl_recognition.model import ModelMetadata, TrainedModel, register_model_type
 
@@ -34,7 +35,7 @@ class BrightnessModel(TrainedModel):
         mean = images.reshape(len(images), -1).mean(axis=1, keepdims=True)
         logits = -np.abs(mean - CENTRES) / 4.0
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return np.asarray(e / e.sum(axis=1, keepdims=True), dtype=np.float64)
 
     def _save_files(self, directory: Path) -> Mapping[str, str]:
         return {}
@@ -56,6 +57,22 @@ def _png(arr: npt.NDArray[np.uint8]) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).resize((90, 60)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _keep_thread_settings() -> Iterator[None]:
+    """Scorer.from_environ caps the process's thread pools: undo that after each test."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]
+
+    names = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    saved = {name: os.environ.get(name) for name in names}
+    with threadpool_limits(limits=None):  # restores the original limits on exit
+        yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
@@ -213,3 +230,54 @@ def test_from_environ_and_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert score._scorer is not None
     assert score._scorer.limits.max_rows == 9
     monkeypatch.setattr(score, "_scorer", None)
+
+
+def test_worker_threads_share_the_cpus_between_workers() -> None:
+    assert worker_threads({"ASL_MODEL_THREADS": "3", "WORKER_COUNT": "8"}) == 3
+    assert worker_threads({"WORKER_COUNT": "10000"}) == 1
+    assert worker_threads({}) >= 1
+    for bad in ("0", "-2", "many"):
+        with pytest.raises(ConfigurationError, match="ASL_MODEL_THREADS"):
+            worker_threads({"ASL_MODEL_THREADS": bad})
+
+
+def test_limit_threads_reaches_the_model() -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.threads: list[int | None] = []
+
+        def set_threads(self, threads: int | None) -> None:
+            self.threads.append(threads)
+
+    model = Recorder()
+    limit_threads(1, model)  # type: ignore[arg-type]
+    assert model.threads == [1]
+    limit_threads(1, _model())  # models without a thread pool of their own are fine
+
+
+def test_onnx_model_threads_keep_predictions() -> None:
+    pytest.importorskip("skl2onnx")
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    from asl_recognition.errors import InvalidParameterError
+    from asl_recognition.onnx_model import OnnxModel
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, 784)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    clf = LogisticRegression(max_iter=50).fit(x / 255, y)
+    onx = to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}})
+    meta = ModelMetadata.create(
+        model_type="onnx",
+        backend="test",
+        labels=(0, 1),
+        extra={"onnx": {"input_layout": "flat", "input_scale": 1 / 255}},
+    )
+    model = OnnxModel(metadata=meta, onnx_bytes=onx.SerializeToString())
+    before = model.predict_proba(x[:8])
+    limit_threads(1, model)
+    np.testing.assert_allclose(model.predict_proba(x[:8]), before, rtol=1e-6)
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(InvalidParameterError, match="threads"):
+            model.set_threads(bad)  # type: ignore[arg-type]
