@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from asl_recognition.data.arrays import IMAGE_SHAPE
+from asl_recognition.data.arrays import IMAGE_SHAPE, check_pixel_range
 from asl_recognition.errors import InvalidParameterError
 
 __all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "ImageTooLargeError", "preprocess_image"]
@@ -195,14 +195,7 @@ def _image_from_array(image: Any, *, what: str, max_pixels: int) -> Any:
             f"{what} has {arr.shape[1]}x{arr.shape[0]} pixels, more than the limit of "
             f"{max_pixels:,}"
         )
-    if arr.size:
-        if not np.isfinite(arr).all():
-            raise InvalidParameterError(f"{what} contains NaN or infinite values")
-        lo, hi = float(arr.min()), float(arr.max())
-        if lo < 0 or hi > 255:
-            raise InvalidParameterError(
-                f"{what} must hold pixel values in 0..255, got values from {lo:g} to {hi:g}"
-            )
+    check_pixel_range(arr, what=what)
     return Image.fromarray(np.rint(arr).astype(np.uint8) if arr.dtype != np.uint8 else arr)
 
 

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from asl_recognition.errors import InvalidParameterError
 
-__all__ = ["IMAGE_SHAPE", "NUM_PIXELS", "as_image_batch"]
+__all__ = ["IMAGE_SHAPE", "NUM_PIXELS", "as_image_batch", "check_pixel_range"]
 
 IMAGE_SHAPE: tuple[int, int] = (28, 28)
 NUM_PIXELS: int = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
@@ -59,12 +59,22 @@ def as_image_batch(images: Any, *, what: str = "images") -> npt.NDArray[np.float
             f"{what} must have shape (N, 28, 28) or (N, 784), got {arr.shape}"
         )
     out = arr.astype(np.float32, copy=True)
-    if out.size:
-        if not np.isfinite(out).all():
-            raise InvalidParameterError(f"{what} contain NaN or infinite values")
-        lo, hi = float(out.min()), float(out.max())
-        if lo < 0 or hi > 255:
-            raise InvalidParameterError(
-                f"{what} must hold pixel values in 0..255, got values from {lo:g} to {hi:g}"
-            )
+    check_pixel_range(out, what=what)
     return out
+
+
+def check_pixel_range(arr: npt.NDArray[Any], *, what: str = "images") -> None:
+    """Raise :class:`InvalidParameterError` unless every value of ``arr`` is finite and in 0..255.
+
+    >>> check_pixel_range(np.array([0.0, 300.0]), what="image")
+    Traceback (most recent call last):
+    ...
+    asl_recognition.errors.InvalidParameterError: image must hold pixel values in 0..255, got values from 0 to 300
+    """
+    if not arr.size:
+        return
+    if not np.isfinite(arr).all():
+        raise InvalidParameterError(f"{what}: NaN or infinite values are not pixels")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < 0 or hi > 255:
+        raise InvalidParameterError(f"{what} must hold pixel values in 0..255, got values from {lo:g} to {hi:g}")
