@@ -347,7 +347,11 @@ class ComparisonResult:
         """Print the summary table with rich (to ``console``, or standard output)."""
         from rich.console import Console
 
-        (console or Console()).print(self.to_rich_table())
+        if console is None:
+            console = Console()
+            if not console.is_terminal:  # logs and pipes: don't squeeze the table into 80 columns
+                console = Console(width=200)
+        console.print(self.to_rich_table())
 
     def write_report(
         self,
