@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -222,12 +223,7 @@ def run_sweep(
     if in_process and spec.max_concurrent_runs > 1:
         raise ConfigurationError("in-process sweeps run one trial at a time; "
                                  "set max_concurrent_runs: 1 or in_process=False")
-    study = optuna.create_study(
-        storage=storage, study_name=spec.study_name, load_if_exists=True,
-        direction="maximize" if spec.primary_metric_goal == "maximize" else "minimize",
-        sampler=optuna.samplers.RandomSampler(seed=spec.sampler_seed),
-        pruner=spec.policy.pruner() if spec.policy else optuna.pruners.NopPruner(),
-    )
+    study = _open_study(optuna, storage, spec)
     threads = base.threads or max(1, (os.cpu_count() or 1) // spec.max_concurrent_runs)
     arrays: tuple[_data.Arrays, _data.Arrays] | None = None
     if in_process:
@@ -331,5 +327,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _open_study(optuna: Any, storage: str, spec: SweepSpec) -> Any:
+    """Create or join the study; safe when several workers start at the same moment.
+
+    SQLite allows one writer at a time: connections wait up to 60 s for a lock instead of
+    failing at once, and the create-or-load race between workers that start together (both
+    see no study, one insert wins) is retried, after which the loser loads the winner's study.
+    """
+    import sqlalchemy.exc
+
+    last: Exception | None = None
+    for attempt in range(5):
+        try:
+            # building the storage creates the schema: the first place two new workers collide
+            url: Any = storage
+            if storage.startswith("sqlite"):
+                url = optuna.storages.RDBStorage(url=storage, engine_kwargs={"connect_args": {"timeout": 60}})
+            return optuna.create_study(
+                storage=url, study_name=spec.study_name, load_if_exists=True,
+                direction="maximize" if spec.primary_metric_goal == "maximize" else "minimize",
+                sampler=optuna.samplers.RandomSampler(seed=spec.sampler_seed),
+                pruner=spec.policy.pruner() if spec.policy else optuna.pruners.NopPruner(),
+            )
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError,
+                optuna.exceptions.DuplicatedStudyError) as exc:
+            last = exc
+            time.sleep(0.2 * (attempt + 1))
+    raise ConfigurationError(f"could not open sweep study {spec.study_name!r} in {storage}: {last}")
+
+
 if __name__ == "__main__":
     sys.exit(main())
+
