@@ -2,16 +2,20 @@
 
 Parts (``--parts``, comma-separated; default all):
 
-``default``   conf/trainer/cnn.yaml, seeds ``--seeds`` (0,1,2): test accuracy (last epoch, no
-              selection on the test file), full training time, model size, prediction time
-``fast``      conf/trainer/cnn_fast.yaml, seed 0
+``default``   conf/trainer/cnn.yaml, seeds ``--seeds`` (0,1,2), trained on the whole training
+              file (a fixed configuration needs no validation split): test accuracy (last
+              epoch, no selection on the test file), full training time, model size, prediction
+              time
+``fast``      conf/trainer/cnn_fast.yaml, seed 0, trained on the leak-free fit part and
+              validated on its split, as in the default main job
 ``seed``      the seed study's search space (conf/sweep/seed_local.yaml, reduced budget) on the
               seed network: the best trial's test accuracy, plus that configuration retrained
               and scored on a random (leaky) 20 % split of the training file, as the seed did
 ``backends``  one epoch of the default network on the tensorflow and the torch Keras backends
 
-Every training uses the leak-free validation split (seed 0) of the training file; the test file
-is only scored. Results go to benchmarks/results/cnn.json and cnn.md::
+The other parts train on the leak-free fit part (seed 0) of the training file and select on its
+validation split; the test file is only ever scored. Results go to benchmarks/results/cnn.json
+and cnn.md; a run of some parts keeps the stored results of the others::
 
     python benchmarks/bench_cnn.py                       # everything (~30 min on 2 quiet cores)
     python benchmarks/bench_cnn.py --parts fast,backends
@@ -58,7 +62,7 @@ def predict_seconds(model: TrainedModel, ds: Dataset) -> float:
     return time.perf_counter() - start
 
 
-def run_config(key: str, seed: int, data: tuple[Dataset, Dataset, Dataset], out: Path,
+def run_config(key: str, seed: int, data: tuple[Dataset, Dataset | None, Dataset], out: Path,
                **overrides: Any) -> dict[str, Any]:
     fit_part, val, test = data
     trainer = get_trainer("cnn", **trainer_params(key, **overrides))
@@ -70,7 +74,7 @@ def run_config(key: str, seed: int, data: tuple[Dataset, Dataset, Dataset], out:
     onnx_model = load_model(saved, prefer="onnx")
     history = result.model.metadata.extra.get("history", [])
     row = {
-        "config": key, "seed": seed,
+        "config": key, "seed": seed, "train_images": len(fit_part),
         "test_accuracy": accuracy(keras_model, test),
         "test_accuracy_onnx": accuracy(onnx_model, test),
         "validation_accuracy": result.metrics.get("validation_accuracy"),
@@ -84,8 +88,8 @@ def run_config(key: str, seed: int, data: tuple[Dataset, Dataset, Dataset], out:
         "predict_test_s_onnx": round(predict_seconds(onnx_model, test), 3),
         "hyperparameters": result.hyperparameters,
     }
-    log.info("%s seed %d: test %.4f (val %.4f) in %.0f s", key, seed, row["test_accuracy"],
-             row["validation_accuracy"] or float("nan"), wall)
+    log.info("%s seed %d: test %.4f (val %s) in %.0f s", key, seed, row["test_accuracy"],
+             row["validation_accuracy"], wall)
     return row
 
 
@@ -128,17 +132,23 @@ def run_backends(data: tuple[Dataset, Dataset, Dataset], n_images: int) -> dict[
     return rows
 
 
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
 def markdown(res: dict[str, Any]) -> str:
     lines = ["# Keras CNN benchmark", "", f"Machine: {res['machine']}; {res['when']}.", ""]
     for part in ("default", "fast"):
         if part not in res:
             continue
-        lines += [f"## {part}", "", "| seed | test acc | test acc (ONNX) | val acc | fit s | .keras MB | dir MB | "
+        images = res[part]["runs"][0].get("train_images", "?")
+        lines += [f"## {part} (trained on {images} images)", "",
+                  "| seed | test acc | test acc (ONNX) | val acc | fit s | .keras MB | dir MB | "
                   "predict 7,172 s (keras / onnx) |", "|---|---|---|---|---|---|---|---|"]
         for r in res[part]["runs"]:
             lines.append(
                 f"| {r['seed']} | {r['test_accuracy']:.4f} | {r['test_accuracy_onnx']:.4f} | "
-                f"{r['validation_accuracy']:.4f} | {r['fit_wall_s']:.0f} | {r['keras_file_bytes'] / 1e6:.2f} | "
+                f"{_fmt(r['validation_accuracy'])} | {r['fit_wall_s']:.0f} | {r['keras_file_bytes'] / 1e6:.2f} | "
                 f"{r['model_dir_bytes'] / 1e6:.2f} | "
                 f"{r['predict_test_s_keras']:.2f} / {r['predict_test_s_onnx']:.2f} |")
         accs = [r["test_accuracy"] for r in res[part]["runs"]]
@@ -180,10 +190,13 @@ def main() -> None:
     data = (fit_part, val, test)
     out = Path(args.out)
     models = out / "cnn_models"
-    res: dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, "
-                                      f"{os.cpu_count()} CPUs", "when": time.strftime("%Y-%m-%d %H:%M")}
+    previous = out / "cnn.json"
+    res: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    res.update({"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+                "when": time.strftime("%Y-%m-%d %H:%M")})
     if "default" in parts:
-        res["default"] = {"runs": [run_config("cnn", int(s), data, models) for s in args.seeds.split(",")]}
+        res["default"] = {"runs": [run_config("cnn", int(s), (train, None, test), models)
+                                   for s in args.seeds.split(",")]}
     if "fast" in parts:
         res["fast"] = {"runs": [run_config("cnn_fast", 0, data, models)]}
     if "seed" in parts:

@@ -1,11 +1,12 @@
 """The local AutoML engine: FLAML searching scikit-learn pipelines on the leak-free split.
 
 Every candidate is a scikit-learn :class:`~sklearn.pipeline.Pipeline` built from the sklearn
-backend's own pieces (:class:`~asl_recognition.trainers._sklearn.PixelScaler` or
-:class:`~asl_recognition.trainers._sklearn.PerImageNormalizer`, optional PCA, one classifier), so
+backend's own pieces (one of its preprocessing steps: pixels scaled to 0..1, per-image
+standardisation or HOG descriptors; optional PCA; one classifier), so
 the winner saves with skops under the sklearn model type's allow-list: no pickle, no FLAML
-needed to load it. FLAML searches the model family *and* the preprocessing (scaling, PCA size)
-together; candidates are scored on the validation set passed explicitly (``X_val``/``y_val``),
+needed to load it. FLAML searches the model family *and* the preprocessing (features, PCA size)
+together, starting from HOG features (the classical image descriptor; the pixel features are
+searched too); candidates are scored on the validation set passed explicitly (``X_val``/``y_val``),
 never on a random holdout of the training rows (which leaks: the training file is augmented
 near-duplicates).
 
@@ -35,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import MissingDependencyError, TrainingError
-from asl_recognition.trainers._sklearn import PerImageNormalizer, PixelScaler
+from asl_recognition.trainers._sklearn import PREPROCESSING, make_preprocessor, n_features
 from asl_recognition.trainers.base import TrialRecord
 
 if TYPE_CHECKING:
@@ -49,8 +50,9 @@ log = logging.getLogger(__name__)
 FAMILIES: tuple[str, ...] = ("svc", "logistic", "knn", "extra_trees", "random_forest")
 
 # Hyperparameters shared by every family: the preprocessing is searched, not fixed.
-_PCA_CHOICES = [30, 45, 60, 90, 120]
-_TREE_PCA_CHOICES = [0, 30, 60, 90]  # 0 = no PCA (trees cope with raw pixels)
+# 0 = no PCA; a size above the features' width (HOG has 324) is capped to it.
+_PCA_CHOICES = [0, 30, 45, 60, 90, 120]
+_TREE_PCA_CHOICES = [0, 30, 60, 90]
 
 
 def _classifier(family: str, config: Mapping[str, Any], *, probability: bool, seed: int, n_jobs: int) -> Any:
@@ -100,9 +102,9 @@ def build_pipeline(
     from sklearn.decomposition import PCA
     from sklearn.pipeline import Pipeline
 
-    prep = config.get("preprocessing", "per_image")
-    steps: list[tuple[str, Any]] = [("preprocess", PerImageNormalizer() if prep == "per_image" else PixelScaler())]
-    pca = int(config.get("pca_components", 0) or 0)
+    prep = str(config.get("preprocessing", "hog"))
+    steps: list[tuple[str, Any]] = [("preprocess", make_preprocessor(prep))]
+    pca = min(int(config.get("pca_components", 0) or 0), n_features(prep))
     if max_components is not None:
         pca = min(pca, max_components)
     if pca > 0:
@@ -121,14 +123,14 @@ def _space(family: str) -> dict[str, Any]:
 
     trees = family in ("extra_trees", "random_forest")
     common: dict[str, Any] = {
-        "preprocessing": {"domain": tune.choice(["per_image", "scale"]), "init_value": "per_image"},
+        "preprocessing": {"domain": tune.choice(list(PREPROCESSING)), "init_value": "hog"},
         "pca_components": {
             "domain": tune.choice(_TREE_PCA_CHOICES if trees else _PCA_CHOICES),
-            "init_value": 60,
+            "init_value": 0,
         },
     }
     own: dict[str, dict[str, Any]] = {
-        "svc": {"C": {"domain": tune.loguniform(0.3, 300.0), "init_value": 1.0}},
+        "svc": {"C": {"domain": tune.loguniform(0.3, 300.0), "init_value": 10.0}},
         "logistic": {"C": {"domain": tune.loguniform(0.01, 100.0), "init_value": 1.0}},
         "knn": {"n_neighbors": {"domain": tune.randint(1, 16), "init_value": 5}},
         "extra_trees": {

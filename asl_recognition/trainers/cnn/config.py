@@ -5,7 +5,7 @@ Traceback (most recent call last):
 ...
 asl_recognition.errors.InvalidParameterError: 'epochs' must be >= 1, got 0
 >>> TrainConfig(arch="seed").to_args()[:4]
-['--arch', 'seed', '--epochs', '8']
+['--arch', 'seed', '--epochs', '10']
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class TrainConfig:
         label_smoothing: cross-entropy label smoothing.
         augment: random affine + brightness/contrast augmentation while training.
         augment_strength: multiplies every augmentation range (1: :data:`.augment.DEFAULT_STRENGTH`).
+        recalibrate_bn: after training, set the batch-norm statistics to their exact values on
+            the unaugmented training images (:mod:`.batchnorm`; no effect on ``seed``).
         photo_augment: train on "real conditions" augmented batches instead
             (:mod:`asl_recognition.photo.augment`: mirror, scale/position, clutter, lighting,
             blur, noise); replaces ``augment``. For models meant to read real photos.
@@ -57,8 +59,8 @@ class TrainConfig:
     """
 
     arch: str = "small"
-    epochs: int = 8
-    batch_size: int = 128
+    epochs: int = 10
+    batch_size: int = 64
     hidden: int = 128
     dropout: float = 0.3
     optimizer: str = "adamw"
@@ -69,6 +71,7 @@ class TrainConfig:
     label_smoothing: float = 0.05
     augment: bool = True
     augment_strength: float = 1.0
+    recalibrate_bn: bool = True
     photo_augment: bool = False
     seed: int = 0
     backend: str = "tensorflow"
@@ -96,8 +99,9 @@ class TrainConfig:
         _at_least("label_smoothing", self.label_smoothing, 0)
         if self.label_smoothing >= 1:
             raise InvalidParameterError(f"'label_smoothing' must be < 1, got {self.label_smoothing!r}")
-        if not all(isinstance(v, bool) for v in (self.augment, self.photo_augment, self.deterministic)):
-            raise InvalidParameterError("'augment', 'photo_augment' and 'deterministic' must be booleans")
+        flags = ("augment", "recalibrate_bn", "photo_augment", "deterministic")
+        if not all(isinstance(getattr(self, name), bool) for name in flags):
+            raise InvalidParameterError(f"{', '.join(map(repr, flags))} must be booleans")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise InvalidParameterError(f"'seed' must be an integer >= 0, got {self.seed!r}")
         if self.threads is not None:
@@ -117,6 +121,10 @@ class TrainConfig:
                 f"accepted: {', '.join(self.fields())}"
             )
         return dataclasses.replace(self, **changes)
+
+    def steps_per_epoch(self, n_images: int) -> int:
+        """Optimizer steps in one epoch over ``n_images`` images."""
+        return -(-n_images // self.batch_size)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary of all hyperparameters."""
