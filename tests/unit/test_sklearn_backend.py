@@ -19,7 +19,10 @@ from asl_recognition.testing import synthetic_dataset
         ({"preprocessing": "zscore"}, "'preprocessing' must be one of"),
         ({"pca_components": 0}, "'pca_components' must be None or 1..784"),
         ({"pca_components": 785}, "'pca_components' must be None or 1..784"),
-        ({"preprocessing": "hog", "pca_components": 400}, "'pca_components' must be None or 1..324 (the 'hog' features)"),
+        (
+            {"preprocessing": "hog", "pca_components": 400},
+            "'pca_components' must be None or 1..324 (the 'hog' features)",
+        ),
         ({"gamma": "wide"}, "'gamma' must be"),
         ({"max_iter": 0}, "'max_iter' must be an integer >= 1"),
         ({"n_jobs": 0}, "'n_jobs' must be None"),
