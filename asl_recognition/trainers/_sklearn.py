@@ -29,6 +29,7 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from asl_recognition._io import atomic_write_bytes
+from asl_recognition.data.arrays import IMAGE_SHAPE, NUM_PIXELS
 from asl_recognition.errors import InvalidParameterError, MissingDependencyError, ModelFormatError, TrainingError
 from asl_recognition.model import ModelMetadata, TrainedModel
 from asl_recognition.trainers.base import TrainResult, validation_metrics
@@ -56,8 +57,6 @@ log = logging.getLogger(__name__)
 Estimator = Literal["logistic", "svm", "random_forest", "knn"]
 Preprocessing = Literal["scale", "per_image", "hog"]
 _ESTIMATORS: tuple[str, ...] = ("logistic", "svm", "random_forest", "knn")
-#: the preprocessing steps a pipeline may start with (see :func:`make_preprocessor`)
-PREPROCESSING: tuple[str, ...] = ("scale", "per_image", "hog")
 # Per-estimator defaults: the measured good choices (see benchmarks/bench_sklearn.py).
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "logistic": {"preprocessing": "scale", "pca_components": None},
@@ -120,7 +119,7 @@ class HogFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     @property
     def n_features(self) -> int:
         """Length of one image's descriptor."""
-        cells = 28 // self.pixels_per_cell
+        cells = IMAGE_SHAPE[0] // self.pixels_per_cell
         blocks = cells - self.cells_per_block + 1
         return blocks * blocks * self.cells_per_block**2 * self.orientations
 
@@ -130,7 +129,7 @@ class HogFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             from skimage.feature import hog
         except ImportError as exc:
             raise MissingDependencyError("HOG features need scikit-image: pip install scikit-image") from exc
-        images = np.asarray(X, dtype=np.float32).reshape(-1, 28, 28)
+        images = np.asarray(X, dtype=np.float32).reshape(-1, *IMAGE_SHAPE)
         out = np.empty((len(images), self.n_features), dtype=np.float32)
         for i, image in enumerate(images):
             out[i] = hog(
@@ -144,21 +143,29 @@ class HogFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return out
 
 
+_PREPROCESSORS: dict[str, type[TransformerMixin]] = {
+    "scale": PixelScaler,
+    "per_image": PerImageNormalizer,
+    "hog": HogFeatures,
+}
+#: the preprocessing steps a pipeline may start with (see :func:`make_preprocessor`)
+PREPROCESSING: tuple[str, ...] = tuple(_PREPROCESSORS)
+
+
 def make_preprocessor(name: str) -> TransformerMixin:
-    """The first pipeline step for preprocessing ``name`` (one of :data:`PREPROCESSING`)."""
-    steps: dict[str, type[TransformerMixin]] = {
-        "scale": PixelScaler,
-        "per_image": PerImageNormalizer,
-        "hog": HogFeatures,
-    }
-    if name not in steps:
+    """The first pipeline step for preprocessing ``name`` (one of :data:`PREPROCESSING`).
+
+    Raises:
+        InvalidParameterError: ``name`` is not one of :data:`PREPROCESSING`.
+    """
+    if name not in _PREPROCESSORS:
         raise InvalidParameterError(f"'preprocessing' must be one of {', '.join(PREPROCESSING)}, got {name!r}")
-    return steps[name]()
+    return _PREPROCESSORS[name]()
 
 
 def n_features(preprocessing: str) -> int:
-    """Number of features ``preprocessing`` produces from one image."""
-    return HogFeatures().n_features if preprocessing == "hog" else 28 * 28
+    """Number of features ``preprocessing`` produces from one image (validates the name)."""
+    return int(getattr(make_preprocessor(preprocessing), "n_features", NUM_PIXELS))
 
 
 # Types a saved sklearn model may contain beyond what skops trusts by default.
@@ -270,12 +277,8 @@ class SklearnTrainer:
             )
         defaults = _DEFAULTS[estimator]
         preprocessing = preprocessing if preprocessing is not None else defaults["preprocessing"]
-        if preprocessing not in PREPROCESSING:
-            raise InvalidParameterError(
-                f"'preprocessing' must be one of {', '.join(PREPROCESSING)}, got {preprocessing!r}"
-            )
+        width = n_features(preprocessing)  # raises for an unknown preprocessing
         pca = defaults["pca_components"] if pca_components == "default" else pca_components
-        width = n_features(preprocessing)
         if pca is not None and (isinstance(pca, bool) or not isinstance(pca, int) or not 1 <= pca <= width):
             raise InvalidParameterError(
                 f"'pca_components' must be None or 1..{width} (the {preprocessing!r} features), got {pca!r}"

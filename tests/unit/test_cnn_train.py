@@ -75,6 +75,9 @@ def test_onnx_export_matches_keras_on_raw_pixels(saved: Path, data: tuple[Any, A
                                atol=1e-5)
     np.testing.assert_allclose(onnx_model.predict_proba(images).sum(axis=1), 1.0, atol=1e-5)
     assert set(onnx_model.predict(images).tolist()) <= set(LABELS)
+    # more images than one onnxruntime batch: the batches come back whole and in order
+    many = np.random.default_rng(0).integers(0, 256, (1100, 28, 28)).astype(np.float32)
+    np.testing.assert_allclose(keras_model.predict_proba(many), onnx_model.predict_proba(many), atol=1e-5)
 
 
 def test_seed_architecture_is_the_seed_network() -> None:

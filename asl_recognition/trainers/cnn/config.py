@@ -122,10 +122,6 @@ class TrainConfig:
             )
         return dataclasses.replace(self, **changes)
 
-    def steps_per_epoch(self, n_images: int) -> int:
-        """Optimizer steps in one epoch over ``n_images`` images."""
-        return -(-n_images // self.batch_size)
-
     def to_dict(self) -> dict[str, Any]:
         """Plain dictionary of all hyperparameters."""
         return dataclasses.asdict(self)
