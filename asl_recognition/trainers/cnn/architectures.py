@@ -33,6 +33,12 @@ def _inputs(keras: Any) -> tuple[Any, Any]:
     return inputs, x
 
 
+def _probabilities(layers: Any, num_classes: int) -> Any:
+    # float32 even under a mixed-precision policy: a bfloat16 softmax rounds probabilities
+    # near 1 to steps of ~0.004, too coarse for the loss (a no-op in float32 training)
+    return layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")
+
+
 def _seed(keras: Any, num_classes: int, hidden: int, dropout: float) -> Any:
     layers = keras.layers
     inputs, x = _inputs(keras)
@@ -42,7 +48,7 @@ def _seed(keras: Any, num_classes: int, hidden: int, dropout: float) -> Any:
     x = layers.Dense(hidden, activation="relu")(x)
     if dropout < 1:
         x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = _probabilities(layers, num_classes)(x)
     return keras.Model(inputs, outputs, name="seed_cnn")
 
 
@@ -59,7 +65,7 @@ def _small(keras: Any, num_classes: int, hidden: int, dropout: float) -> Any:
     x = layers.Flatten()(x)
     x = layers.Dense(hidden, activation="relu")(x)
     x = layers.Dropout(min(dropout, 0.9))(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = _probabilities(layers, num_classes)(x)
     return keras.Model(inputs, outputs, name="small_cnn")
 
 

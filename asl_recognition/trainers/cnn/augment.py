@@ -75,4 +75,4 @@ def make_augmentation(keras: Any, *, seed: int, scale: float = 1.0, **strength: 
         def compute_output_shape(self, input_shape: Any) -> Any:
             return input_shape
 
-    return RandomAffineJitter(name="augment")
+    return RandomAffineJitter(name="augment", dtype="float32")  # also under mixed precision

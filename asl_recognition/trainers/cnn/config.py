@@ -16,6 +16,7 @@ from typing import Any
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.trainers.cnn._keras_env import BACKENDS
 from asl_recognition.trainers.cnn.architectures import ARCHITECTURES
+from asl_recognition.trainers.cnn.precision import PRECISIONS
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig"]
 
@@ -52,6 +53,9 @@ class TrainConfig:
         photo_augment: train on "real conditions" augmented batches instead
             (:mod:`asl_recognition.photo.augment`: mirror, scale/position, clutter, lighting,
             blur, noise); replaces ``augment``. For models meant to read real photos.
+        precision: ``"float32"``, ``"mixed_bfloat16"`` (layers compute in bfloat16, weights stay
+            float32) or ``"auto"`` (bfloat16 on TensorFlow on CPUs with AMX, see
+            :mod:`.precision`). The saved network is float32 in every case.
         seed: seeds Python, NumPy and the backend (``keras.utils.set_random_seed``).
         backend: Keras backend, ``"tensorflow"`` or ``"torch"``.
         threads: CPU threads for the framework (None: its default).
@@ -73,6 +77,7 @@ class TrainConfig:
     augment_strength: float = 1.0
     recalibrate_bn: bool = True
     photo_augment: bool = False
+    precision: str = "float32"
     seed: int = 0
     backend: str = "tensorflow"
     threads: int | None = None
@@ -83,6 +88,7 @@ class TrainConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("backend", self.backend, list(BACKENDS))
+        _choice("precision", self.precision, PRECISIONS)
         for name in ("epochs", "batch_size", "hidden"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):

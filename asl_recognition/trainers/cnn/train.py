@@ -51,6 +51,7 @@ from asl_recognition.trainers.cnn import _data
 from asl_recognition.trainers.cnn._keras_env import configure_threads, import_keras
 from asl_recognition.trainers.cnn.config import TrainConfig
 from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC
+from asl_recognition.trainers.cnn.precision import dtype_policy, float32_copy, resolve_precision
 
 __all__ = ["EpochHook", "TrainOutcome", "build_metadata", "main", "train"]
 
@@ -75,6 +76,7 @@ class TrainOutcome:
     metrics: dict[str, float]
     fit_s: float
     stopped_early: bool
+    precision: str = "float32"
 
 
 def _optimizer(keras: Any, config: TrainConfig, steps_per_epoch: int) -> Any:
@@ -137,8 +139,13 @@ def train(
     if validation is not None and len(validation[0]):
         val = (np.asarray(validation[0], dtype=np.float32), encode(np.asarray(validation[1])))
 
-    network = build_model(keras, config.arch, num_classes=len(classes), hidden=config.hidden,
-                          dropout=config.dropout)
+    def build() -> Any:
+        return build_model(keras, config.arch, num_classes=len(classes), hidden=config.hidden,
+                           dropout=config.dropout)
+
+    precision = resolve_precision(config.precision, config.backend)
+    with dtype_policy(keras, precision):
+        network = build()
     if config.augment and not config.photo_augment:
         augment = make_augmentation(keras, seed=config.seed, scale=config.augment_strength)
         trainer_net = keras.Sequential([keras.Input(shape=x.shape[1:]), augment, network])
@@ -178,6 +185,8 @@ def train(
         trainer_net.fit(batches, epochs=config.epochs, validation_data=val, callbacks=[_Hook()], verbose=0)
     else:
         trainer_net.fit(**_fit_inputs(config, x, y, val), epochs=config.epochs, callbacks=[_Hook()], verbose=0)
+    if precision != "float32":  # deploy float32 weights in a float32 network
+        network = float32_copy(keras, network, build)
     if config.recalibrate_bn and history:
         from asl_recognition.trainers.cnn.batchnorm import recalibrate_batch_norm
 
@@ -188,7 +197,7 @@ def train(
         # the deployed network's score (after re-estimation); the per-epoch history keeps the
         # values the tuner saw during training
         metrics["validation_accuracy"] = _accuracy(network, val)
-    return TrainOutcome(network, classes, history, metrics, fit_s, stopped)
+    return TrainOutcome(network, classes, history, metrics, fit_s, stopped, precision)
 
 
 def _fit_inputs(
@@ -244,6 +253,7 @@ def build_metadata(
             "history": outcome.history,
             "fit_s": round(outcome.fit_s, 3),
             "stopped_early": outcome.stopped_early,
+            "training_precision": outcome.precision,
         },
     )
 
