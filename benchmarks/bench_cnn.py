@@ -45,6 +45,17 @@ RESULTS = ROOT / "benchmarks" / "results"
 log = logging.getLogger("bench_cnn")
 
 
+def cpu_model() -> str:
+    """The CPU's model name (timings differ ~3x between the machines this project runs on)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def trainer_params(key: str, **overrides: Any) -> dict[str, Any]:
     """``params`` of conf/trainer/<key>.yaml with ``overrides``."""
     cfg: Any = OmegaConf.to_container(OmegaConf.load(ROOT / "conf" / "trainer" / f"{key}.yaml"))
@@ -136,13 +147,17 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
+def _stamp(part: dict[str, Any]) -> str:
+    return f"Machine: {part.get('machine', '?')}; {part.get('when', '?')}.\n"
+
+
 def markdown(res: dict[str, Any]) -> str:
-    lines = ["# Keras CNN benchmark", "", f"Machine: {res['machine']}; {res['when']}.", ""]
+    lines = ["# Keras CNN benchmark", ""]
     for part in ("default", "fast"):
         if part not in res:
             continue
         images = res[part]["runs"][0].get("train_images", "?")
-        lines += [f"## {part} (trained on {images} images)", "",
+        lines += [f"## {part} (trained on {images} images)", "", _stamp(res[part]),
                   "| seed | test acc | test acc (ONNX) | val acc | fit s | .keras MB | dir MB | "
                   "predict 7,172 s (keras / onnx) |", "|---|---|---|---|---|---|---|---|"]
         for r in res[part]["runs"]:
@@ -155,7 +170,7 @@ def markdown(res: dict[str, Any]) -> str:
         lines += ["", f"mean test accuracy {np.mean(accs):.4f}, min {np.min(accs):.4f}", ""]
     if "seed" in res:
         s = res["seed"]
-        lines += ["## seed search space (reduced local budget)", "",
+        lines += ["## seed search space (reduced local budget)", "", _stamp(s),
                   f"- best params: {s['best_params']}",
                   f"- leak-free validation accuracy: {s['best_validation_accuracy_leak_free']:.4f}",
                   f"- **test accuracy of the best trial: {s['best_test_accuracy']:.4f}**",
@@ -164,8 +179,11 @@ def markdown(res: dict[str, Any]) -> str:
                   f"- {len(s['trials'])} trials, {sum(t['state'] == 'pruned' for t in s['trials'])} pruned, "
                   f"{s['sweep_wall_s']:.0f} s", ""]
     if "backends" in res:
-        lines += ["## Keras backends (default network, 2 epochs; the 2nd is the steady-state one)", ""]
+        lines += ["## Keras backends (default network, 2 epochs; the 2nd is the steady-state one)", "",
+                  _stamp(res["backends"])]
         for name, r in res["backends"].items():
+            if not isinstance(r, dict):
+                continue
             lines.append(f"- {name}: {r['epoch_s']} s on {r['images']} images "
                          f"(~{r['s_per_epoch_full_fit_part']} s per epoch of the full fit part)")
         lines.append("")
@@ -175,7 +193,8 @@ def markdown(res: dict[str, Any]) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     p.add_argument("--parts", default="default,fast,seed,backends")
-    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--seeds", default="0,1,2", help="seeds of the default part")
+    p.add_argument("--fast_seeds", default="0", help="seeds of the fast part")
     p.add_argument("--data_dir", default=os.environ.get("ASL_DATA_DIR")
                    or str(ROOT.parent / "shared" / "data" / "sign-language-mnist"))
     p.add_argument("--out", default=str(RESULTS))
@@ -192,17 +211,18 @@ def main() -> None:
     models = out / "cnn_models"
     previous = out / "cnn.json"
     res: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
-    res.update({"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
-                "when": time.strftime("%Y-%m-%d %H:%M")})
+    stamp = {"machine": f"{cpu_model()}, {os.cpu_count()} CPUs", "when": time.strftime("%Y-%m-%d %H:%M")}
+    res.update(stamp)  # of the latest run; each part keeps its own (parts may come from other machines)
     if "default" in parts:
         res["default"] = {"runs": [run_config("cnn", int(s), (train, None, test), models)
-                                   for s in args.seeds.split(",")]}
+                                   for s in args.seeds.split(",")], **stamp}
     if "fast" in parts:
-        res["fast"] = {"runs": [run_config("cnn_fast", 0, data, models)]}
+        res["fast"] = {"runs": [run_config("cnn_fast", int(s), data, models)
+                                for s in args.fast_seeds.split(",")], **stamp}
     if "seed" in parts:
-        res["seed"] = run_seed_sweep(data, train, models)
+        res["seed"] = {**run_seed_sweep(data, train, models), **stamp}
     if "backends" in parts:
-        res["backends"] = run_backends(data, args.backend_images)
+        res["backends"] = {**run_backends(data, args.backend_images), **stamp}
     atomic_write_text(out / "cnn.json", json.dumps(res, indent=2, default=str))
     atomic_write_text(out / "cnn.md", markdown(res))
     print(markdown(res))
