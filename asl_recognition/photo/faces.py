@@ -99,10 +99,8 @@ def face_boxes(rgb: npt.NDArray[np.uint8]) -> list[FaceBox]:
     return boxes
 
 
-def face_exclusion_mask(shape: tuple[int, int], faces: list[FaceBox], *, scale: float = 1.0) -> npt.NDArray[np.bool_]:
+def face_exclusion_mask(shape: tuple[int, int], faces: list[FaceBox]) -> npt.NDArray[np.bool_]:
     """Boolean ``shape`` mask of the pixels to ignore around ``faces`` (face, ears, neck).
-
-    ``faces`` are in coordinates ``1/scale`` times those of ``shape`` (``scale`` maps them to it).
 
     >>> mask = face_exclusion_mask((100, 100), [FaceBox(40, 20, 60, 40)])
     >>> bool(mask[30, 50]), bool(mask[55, 50]), bool(mask[30, 90])
@@ -111,10 +109,10 @@ def face_exclusion_mask(shape: tuple[int, int], faces: list[FaceBox], *, scale: 
     mask = np.zeros(shape, dtype=bool)
     h, w = shape
     for f in faces:
-        side = (f.right - f.left) * scale
-        top = max(0, int(f.top * scale - ABOVE * side))
-        bottom = min(h, int(np.ceil(f.bottom * scale + BELOW * side)))
-        left = max(0, int(f.left * scale - WIDEN * side))
-        right = min(w, int(np.ceil(f.right * scale + WIDEN * side)))
+        side = f.right - f.left
+        top = max(0, int(f.top - ABOVE * side))
+        bottom = min(h, int(np.ceil(f.bottom + BELOW * side)))
+        left = max(0, int(f.left - WIDEN * side))
+        right = min(w, int(np.ceil(f.right + WIDEN * side)))
         mask[top:bottom, left:right] = True
     return mask

@@ -449,24 +449,22 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
         body = _body(blob, dist, entry, FINGER_CUT * arm_half)[rows, cols] & (along_arm >= 0)
         if not body.any():
             body = along_arm >= 0
-        keep = body & (along_arm >= along_arm[body].max() - PALM_DEPTH * arm_half)
-        rows_k, cols_k = rows[keep], cols[keep]
+        candidates = np.flatnonzero(body & (along_arm >= along_arm[body].max() - PALM_DEPTH * arm_half))
     else:  # the whole hand is inside the picture
-        rows_k, cols_k = rows, cols
+        candidates = np.arange(len(rows))
     # the palm is the thickest part; where it is a plateau (a hand seen edge-on is a strip of
     # constant thickness), its centre, not whichever end comes first
-    dk = dist[rows_k, cols_k]
-    top_r, top_c = rows_k[dk >= dk.max() - PLATEAU], cols_k[dk >= dk.max() - PLATEAU]
-    i = int(np.argmin(np.hypot(top_r - top_r.mean(), top_c - top_c.mean())))
-    pr, pc = int(top_r[i]), int(top_c[i])
+    dk = dist[rows[candidates], cols[candidates]]
+    plateau = candidates[dk >= dk.max() - PLATEAU]
+    palm = int(plateau[np.argmin(np.hypot(rows[plateau] - rows[plateau].mean(), cols[plateau] - cols[plateau].mean()))])
+    pr, pc = int(rows[palm]), int(cols[palm])
     radius = float(dist[pr, pc])
     reach = max(radius, arm_half)  # an edge-on palm is thin: the arm still tells the hand's size
 
     # step 4: blob pixels within reach of the palm, and not past the wrist, bound the hand
     near = np.hypot(rows - pr, cols - pc) <= HAND_REACH * reach
     if along_arm is not None:
-        palm_along = float(along_arm[(rows == pr) & (cols == pc)][0])
-        near &= along_arm >= palm_along - WRIST * reach
+        near &= along_arm >= along_arm[palm] - WRIST * reach
     top, bottom = rows[near].min(), rows[near].max() + 1
     left, right = cols[near].min(), cols[near].max() + 1
     side = max(bottom - top, right - left) * (1.0 + MARGIN)

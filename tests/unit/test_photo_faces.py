@@ -34,9 +34,9 @@ def test_no_face_on_a_hand_or_a_wall() -> None:
     assert face_boxes(np.full((30, 30, 3), 200, np.uint8)) == []  # too small to hold a face
 
 
-def test_exclusion_covers_face_and_neck_scaled() -> None:
-    mask = face_exclusion_mask((50, 50), [FaceBox(40, 20, 60, 40)], scale=0.5)
-    # face 10 px at this scale: rows 6..30, columns 17..33
+def test_exclusion_covers_face_ears_and_neck() -> None:
+    mask = face_exclusion_mask((50, 50), [FaceBox(20, 10, 30, 20)])
+    # a 10 px face: rows 6..30 (forehead to neck), columns 17..33 (ears)
     assert mask[15, 25] and mask[28, 25] and not mask[32, 25] and not mask[15, 40]
     assert not face_exclusion_mask((10, 10), []).any()
 
