@@ -8,6 +8,13 @@ the decoded pixels are used: nothing is downloaded.
 
 Steps (each is justified in ``docs/photos.md``), at ``WORK_SIDE`` pixels on the long side:
 
+0. **Colour cast**: the steps below run on the photo as taken; only when they find no hand are
+   they run again on the photo white-balanced by grey-world
+   (:mod:`asl_recognition.photo.colour`): tungsten light or a failed camera white balance
+   shifts skin and walls in chroma, and grey-world, which fails on one-colour scenes, must not
+   overrule a photo whose hand is already found. The box records the correction it was found
+   under (``HandBox.gains``).
+
 1. **Skin mask** in YCbCr chroma: a pixel is skin when ``Cr`` and ``Cb`` lie in the range that
    Chai & Ngan (1999) found to hold skin of every tone (luma is ignored, so lighting matters
    little). Very dark and blown-out pixels are excluded (their chroma is noise). Frontal faces
@@ -52,6 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.data.arrays import IMAGE_SHAPE
+from asl_recognition.photo.colour import NEUTRAL, apply_gains, white_balance_gains
 from asl_recognition.photo.faces import face_boxes, face_exclusion_mask
 
 __all__ = ["HAND_REACH", "HandBox", "find_hand", "hand_mask_in_box", "skin_mask"]
@@ -127,6 +135,9 @@ class HandBox:
         left, top, right, bottom: box edges (right/bottom exclusive).
         palm: ``(row, col)`` of the palm centre.
         palm_radius: radius of the largest circle inscribed in the palm, in pixels.
+        gains: the per-channel colour correction (:mod:`asl_recognition.photo.colour`) under
+            which the skin was found; :data:`~asl_recognition.photo.colour.NEUTRAL` when the
+            photo as taken showed the hand.
     """
 
     left: int
@@ -135,6 +146,7 @@ class HandBox:
     bottom: int
     palm: tuple[int, int]
     palm_radius: float
+    gains: tuple[float, float, float] = NEUTRAL
 
     @property
     def side(self) -> int:
@@ -402,8 +414,6 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
     The box is in the coordinates of ``rgb``; it may extend past the image edges (the caller
     pads). See the module docstring for the steps.
     """
-    from scipy import ndimage
-
     h, w = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(h, w))
     small = rgb
@@ -412,9 +422,24 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
 
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+    box = _box_in(small, scale, NEUTRAL)
+    if box is None:  # step 0: a colour cast may have moved the skin out of the chroma range
+        gains = white_balance_gains(small)
+        if gains != NEUTRAL:
+            box = _box_in(apply_gains(small, gains), scale, gains)
+    if box is None:
+        logger.debug("no hand-sized skin region in a %dx%d photo", w, h)
+    else:
+        logger.debug("hand box %s in a %dx%d photo", box, w, h)
+    return box
+
+
+def _box_in(small: npt.NDArray[np.uint8], scale: float, gains: tuple[float, float, float]) -> HandBox | None:
+    """Steps 1-4 on the working-size image ``small`` (``scale`` times the photo's size)."""
+    from scipy import ndimage
+
     blob = _segment(small)
     if blob is None:
-        logger.debug("no hand-sized skin region in a %dx%d photo", w, h)
         return None
 
     # step 3: palm centre near the far end of the arm, along the arm (geodesic distance)
@@ -473,19 +498,20 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
     full = round(side * inv)
     left = round(cx * inv - full / 2.0)
     top = round(cy * inv - full / 2.0)
-    box = HandBox(left=left, top=top, right=left + full, bottom=top + full,
-                  palm=(round(pr * inv), round(pc * inv)), palm_radius=radius * inv)
-    logger.debug("hand box %s in a %dx%d photo", box, w, h)
-    return box
+    return HandBox(left=left, top=top, right=left + full, bottom=top + full,
+                   palm=(round(pr * inv), round(pc * inv)), palm_radius=radius * inv, gains=gains)
 
 
 def hand_mask_in_box(rgb: npt.NDArray[np.uint8], box: HandBox) -> npt.NDArray[np.bool_]:
-    """The skin mask inside ``box``, as a 28x28 boolean image aligned with the 28x28 crop."""
+    """The skin mask inside ``box``, as a 28x28 boolean image aligned with the 28x28 crop.
+
+    The crop is seen under the colour correction the box was found with (``box.gains``).
+    """
     from PIL import Image
 
     from asl_recognition.photo.normalize import cut_square
 
-    square = cut_square(rgb, left=box.left, top=box.top, side=box.side)
+    square = apply_gains(cut_square(rgb, left=box.left, top=box.top, side=box.side), box.gains)
     side = 3 * IMAGE_SHAPE[0]
     small = np.asarray(Image.fromarray(square).resize((side, side), Image.Resampling.BOX))
     votes = skin_mask(small).reshape(IMAGE_SHAPE[0], 3, IMAGE_SHAPE[1], 3).mean(axis=(1, 3))

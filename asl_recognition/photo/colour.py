@@ -1,0 +1,70 @@
+"""Colour constancy for skin detection: undo a colour cast of the light (grey-world).
+
+The skin test of :mod:`asl_recognition.photo.localize` is a fixed chroma range (Chai & Ngan
+1999) that holds for skin photographed under roughly white light. Under tungsten light or
+with a camera's failed white balance, every colour in the photo is shifted: a white wall
+turns cream and enters the skin range, or the hand turns bluish and leaves it, and the hand is
+lost (measured in ``docs/photos.md``: a warm cast of R x1.25 / B x0.7 leaves 3 of 138
+development photos with a hand found).
+
+:func:`white_balance_gains` estimates the light's colour with the *grey-world* assumption
+(Buchsbaum 1980: the average reflectance of a scene is achromatic) and returns the von Kries
+per-channel gains that make that average grey. Clipped and near-black pixels carry no colour
+and are ignored; the gains are bounded by :data:`MAX_GAIN` so that a scene that really is
+dominated by one colour (a yellow wall, a close-up of skin) is not turned into its opposite.
+Grey-world fails on such scenes, which is why :func:`~asl_recognition.photo.localize.find_hand`
+uses it only as a fallback, when the photo as taken shows no hand.
+
+>>> import numpy as np
+>>> warm = np.full((8, 8, 3), (200, 160, 120), np.uint8)   # a grey card under warm light
+>>> balanced = apply_gains(warm, white_balance_gains(warm))
+>>> balanced[0, 0].tolist()
+[160, 160, 160]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["MAX_GAIN", "NEUTRAL", "apply_gains", "white_balance_gains"]
+
+#: Gains that change nothing.
+NEUTRAL: tuple[float, float, float] = (1.0, 1.0, 1.0)
+#: Largest correction of one channel relative to green (and smallest: its inverse): covers
+#: tungsten light under a camera set for daylight (red/blue about 1.3/0.7 after the camera's
+#: own processing) while bounding the damage of grey-world on a one-colour scene.
+MAX_GAIN = 1.6
+#: Pixels whose brightest channel reaches this are clipped: their colour is the sensor's limit.
+CLIPPED = 250
+#: Pixels darker than this (mean of the channels) have noise for colour.
+DARK = 20
+#: Fewest usable pixels for an estimate; below it no correction is made.
+MIN_PIXELS = 64
+
+
+def white_balance_gains(rgb: npt.NDArray[np.uint8]) -> tuple[float, float, float]:
+    """Per-channel gains (green = 1) that make the photo's average colour grey (grey-world).
+
+    Only pixels that are neither clipped nor near black count. Each gain is bounded to
+    ``[1 / MAX_GAIN, MAX_GAIN]``; an image with too few usable pixels gets :data:`NEUTRAL`.
+
+    >>> import numpy as np
+    >>> white_balance_gains(np.full((8, 8, 3), 128, np.uint8))
+    (1.0, 1.0, 1.0)
+    """
+    x = np.asarray(rgb).reshape(-1, 3).astype(np.float64)
+    usable = (x.max(axis=1) < CLIPPED) & (x.mean(axis=1) > DARK)
+    if usable.sum() < MIN_PIXELS:
+        return NEUTRAL
+    mean = x[usable].mean(axis=0)
+    gains = np.clip(mean[1] / np.maximum(mean, 1e-6), 1.0 / MAX_GAIN, MAX_GAIN)
+    return (float(gains[0]), 1.0, float(gains[2]))
+
+
+def apply_gains(rgb: npt.NDArray[np.uint8], gains: tuple[float, float, float]) -> npt.NDArray[np.uint8]:
+    """``rgb`` with each channel multiplied by its gain (rounded, clipped to 0..255); a copy."""
+    if tuple(gains) == NEUTRAL:
+        return np.array(rgb, dtype=np.uint8, copy=True)
+    out = np.asarray(rgb, dtype=np.float32) * np.asarray(gains, dtype=np.float32)
+    return np.asarray(np.clip(np.rint(out), 0, 255), dtype=np.uint8)
