@@ -24,11 +24,8 @@ Writes ``benchmarks/results/photo_conditions<tag>.json`` and ``.md``. Never asse
 
 from __future__ import annotations
 
-import argparse
 import io
-import json
 import logging
-import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -39,12 +36,11 @@ import numpy as np
 from PIL import Image, ImageEnhance
 
 from asl_recognition import load_model
-from asl_recognition._io import atomic_write_text
 from asl_recognition.images import preprocess_image
 from asl_recognition.photo import find_hand
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_photos import DEFAULT_PHOTOS, RESULTS, _photos
+from bench_photos import _photos, model_specs, photo_parser, write_results
 
 logger = logging.getLogger("bench_photo_conditions")
 
@@ -137,18 +133,15 @@ def _markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--model", action="append", required=True, metavar="NAME=DIR",
-                        help="a saved model directory (repeat for several)")
-    parser.add_argument("--photos", default=os.environ.get("ASL_PHOTOS_DIR", str(DEFAULT_PHOTOS)))
+    parser = photo_parser(__doc__)
     parser.add_argument("--conditions", default=",".join(CONDITIONS), help="comma-separated subset")
-    parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     unknown = [c for c in args.conditions.split(",") if c not in CONDITIONS]
     if unknown:
         raise SystemExit(f"unknown conditions {unknown}; known: {', '.join(CONDITIONS)}")
-    models = {n: load_model(p) for n, p in (m.split("=", 1) if "=" in m else (Path(m).name, m) for m in args.model)}
+    specs = model_specs(args.model)
+    models = {name: load_model(path) for name, path in specs}
     files = _photos(Path(args.photos))
     labels = np.asarray([lab for _, lab in files], dtype=np.int64)
     results: dict[str, Any] = {}
@@ -162,13 +155,10 @@ def main() -> None:
         "command": "python benchmarks/bench_photo_conditions.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "photos": str(args.photos),
         "n_photos": len(files),
-        "models": [{"name": n, "path": p.split("=", 1)[-1]} for n, p in zip(models, args.model, strict=True)],
+        "models": [{"name": name, "path": path} for name, path in specs],
         "conditions": results,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(RESULTS / f"photo_conditions{args.tag}.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(RESULTS / f"photo_conditions{args.tag}.md", _markdown(report))
-    logger.info("wrote %s", RESULTS / f"photo_conditions{args.tag}.md")
+    write_results(f"photo_conditions{args.tag}", report, _markdown(report))
 
 
 if __name__ == "__main__":

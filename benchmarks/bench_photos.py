@@ -159,16 +159,35 @@ def _markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def photo_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every photo benchmark takes: ``--model NAME=DIR`` (repeatable), ``--photos``, ``--tag``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
     parser.add_argument("--model", action="append", required=True, metavar="NAME=DIR",
                         help="a saved model directory (repeat for several)")
     parser.add_argument("--photos", default=os.environ.get("ASL_PHOTOS_DIR", str(DEFAULT_PHOTOS)))
+    parser.add_argument("--tag", default="", help="suffix of the result files")
+    return parser
+
+
+def model_specs(specs: list[str]) -> list[tuple[str, str]]:
+    """``NAME=DIR`` options as (name, directory); a bare ``DIR`` is named after its last part."""
+    return [(m.split("=", 1)[0], m.split("=", 1)[1]) if "=" in m else (Path(m).name, m) for m in specs]
+
+
+def write_results(stem: str, report: dict[str, Any], markdown: str) -> None:
+    """Write ``results/<stem>.json`` and ``.md`` atomically."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(RESULTS / f"{stem}.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(RESULTS / f"{stem}.md", markdown)
+    logger.info("wrote %s", RESULTS / f"{stem}.md")
+
+
+def main() -> None:
+    parser = photo_parser(__doc__)
     parser.add_argument("--data-dir", default=os.environ.get("ASL_DATA_DIR", str(DEFAULT_DATA)))
-    parser.add_argument("--tag", default="", help="suffix of the result files (photos<tag>.json)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    models = [m.split("=", 1) if "=" in m else [Path(m).name, m] for m in args.model]
+    models = model_specs(args.model)
     files = _photos(Path(args.photos))
     labels = np.asarray([lab for _, lab in files], dtype=np.int64)
     photos = _preprocess(files)
@@ -183,10 +202,7 @@ def main() -> None:
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared; timings inflated)",
         "models": [_measure(name, path, test, photos, labels) for name, path in models],
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(RESULTS / f"photos{args.tag}.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(RESULTS / f"photos{args.tag}.md", _markdown(report))
-    logger.info("wrote %s", RESULTS / f"photos{args.tag}.md")
+    write_results(f"photos{args.tag}", report, _markdown(report))
 
 
 if __name__ == "__main__":
