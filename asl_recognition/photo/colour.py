@@ -13,7 +13,8 @@ per-channel gains that make that average grey. Clipped and near-black pixels car
 and are ignored; the gains are bounded by :data:`MAX_GAIN` so that a scene that really is
 dominated by one colour (a yellow wall, a close-up of skin) is not turned into its opposite.
 Grey-world fails on such scenes, which is why :func:`~asl_recognition.photo.localize.find_hand`
-uses it only as a fallback, when the photo as taken shows no hand.
+searches both the photo as taken and the balanced photo, and takes the balanced result only
+when it holds the only hand or a larger palm.
 
 >>> import numpy as np
 >>> warm = np.full((8, 8, 3), (200, 160, 120), np.uint8)   # a grey card under warm light

@@ -8,12 +8,15 @@ the decoded pixels are used: nothing is downloaded.
 
 Steps (each is justified in ``docs/photos.md``), at ``WORK_SIDE`` pixels on the long side:
 
-0. **Colour cast**: the steps below run on the photo as taken; only when they find no hand are
-   they run again on the photo white-balanced by grey-world
-   (:mod:`asl_recognition.photo.colour`): tungsten light or a failed camera white balance
-   shifts skin and walls in chroma, and grey-world, which fails on one-colour scenes, must not
-   overrule a photo whose hand is already found. The box records the correction it was found
-   under (``HandBox.gains``).
+0. **Colour cast**: the steps below run on the photo as taken and again on the photo
+   white-balanced by grey-world (:mod:`asl_recognition.photo.colour`): tungsten light or a
+   failed camera white balance shifts skin and walls in chroma, so that the hand leaves the
+   skin range (wholly, or its shaded parts, leaving fragments) or a wall enters it. The
+   balanced search wins only if it finds the only hand or one with a larger palm (step 3's
+   inscribed circle): a cast cuts the hand into fragments, so the larger palm is the more
+   complete hand; grey-world, wrong on a scene dominated by one colour (a yellow wall), then
+   usually finds a smaller hand or none, and the photo as taken is kept. The box records the
+   correction it was found under (``HandBox.gains``).
 
 1. **Skin mask** in YCbCr chroma: a pixel is skin when ``Cr`` and ``Cb`` lie in the range that
    Chai & Ngan (1999) found to hold skin of every tone (luma is ignored, so lighting matters
@@ -53,14 +56,16 @@ True
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.data.arrays import IMAGE_SHAPE
 from asl_recognition.photo.colour import NEUTRAL, apply_gains, white_balance_gains
-from asl_recognition.photo.faces import face_boxes, face_exclusion_mask
+from asl_recognition.photo.faces import FaceBox, face_boxes, face_exclusion_mask
 
 __all__ = ["HAND_REACH", "HandBox", "find_hand", "hand_mask_in_box", "skin_mask"]
 
@@ -385,14 +390,17 @@ def _body(blob: BoolImage, dist: FloatImage, entry: BoolImage, radius: float) ->
     return np.asarray(np.isin(labels, touched[touched > 0]), dtype=bool)
 
 
-def _segment(small: npt.NDArray[np.uint8]) -> BoolImage | None:
-    """Steps 1-2 at the working size: the hand-and-arm blob (closed), or None."""
+def _segment(small: npt.NDArray[np.uint8], faces: Callable[[], list[FaceBox]]) -> BoolImage | None:
+    """Steps 1-2 at the working size: the hand-and-arm blob (closed), or None.
+
+    ``faces`` returns the photo's face boxes (asked only when there is enough skin).
+    """
     from scipy import ndimage
 
     ycc = _ycc(small)
     mask = _in_skin_box(*ycc)
     if mask.mean() >= MIN_AREA_FRACTION:  # enough skin for a hand: faces are rivals to rule out
-        mask &= ~face_exclusion_mask(mask.shape, face_boxes(small))
+        mask &= ~face_exclusion_mask(mask.shape, faces())
     blob = _choose_blob(_strip_bands(_clean(mask)))
     if blob is None:
         return None
@@ -422,11 +430,12 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
 
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
-    box = _box_in(small, scale, NEUTRAL)
-    if box is None:  # step 0: a colour cast may have moved the skin out of the chroma range
-        gains = white_balance_gains(small)
-        if gains != NEUTRAL:
-            box = _box_in(apply_gains(small, gains), scale, gains)
+    faces = functools.cache(lambda: face_boxes(small))  # found once, for both searches
+    box = _box_in(small, scale, NEUTRAL, faces)
+    # step 0: a colour cast may have moved (part of) the skin out of the chroma range
+    gains = white_balance_gains(small)
+    if gains != NEUTRAL:
+        box = _more_complete(box, _box_in(apply_gains(small, gains), scale, gains, faces))
     if box is None:
         logger.debug("no hand-sized skin region in a %dx%d photo", w, h)
     else:
@@ -434,11 +443,25 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
     return box
 
 
-def _box_in(small: npt.NDArray[np.uint8], scale: float, gains: tuple[float, float, float]) -> HandBox | None:
+def _more_complete(as_taken: HandBox | None, balanced: HandBox | None) -> HandBox | None:
+    """Step 0's choice: the white-balanced search's box only if it is the only one or its palm
+    is larger (a cast leaves fragments of a hand in the skin range; ties keep the photo as taken).
+    """
+    if balanced is None:
+        return as_taken
+    if as_taken is None or balanced.palm_radius > as_taken.palm_radius:
+        return balanced
+    return as_taken
+
+
+def _box_in(
+    small: npt.NDArray[np.uint8], scale: float, gains: tuple[float, float, float],
+    faces: Callable[[], list[FaceBox]],
+) -> HandBox | None:
     """Steps 1-4 on the working-size image ``small`` (``scale`` times the photo's size)."""
     from scipy import ndimage
 
-    blob = _segment(small)
+    blob = _segment(small, faces)
     if blob is None:
         return None
 

@@ -1,4 +1,4 @@
-"""Colour casts: grey-world gains, and the hand finder's fallback to a white-balanced photo."""
+"""Colour casts: grey-world gains, and the hand finder's search of the white-balanced photo."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from asl_recognition.photo import find_hand, preprocess_photo
 from asl_recognition.photo._synthetic import synthetic_hand_photo
 from asl_recognition.photo.colour import MAX_GAIN, NEUTRAL, apply_gains, white_balance_gains
-from asl_recognition.photo.localize import _box_in, hand_mask_in_box
+from asl_recognition.photo.localize import HandBox, _box_in, _more_complete, hand_mask_in_box
 from asl_recognition.photo.normalize import MIN_HAND_PIXELS
 
 #: Tungsten-like (warm) and shade-like (cool) casts strong enough to push the drawn hand out of
@@ -55,7 +55,7 @@ def test_hand_under_a_colour_cast_is_found_through_white_balance(cast: str) -> N
     expected = find_hand(photo)
     assert expected is not None and expected.gains == NEUTRAL  # found as taken: no correction
     tinted = _cast(photo, CASTS[cast])
-    assert _box_in(tinted, 1.0, NEUTRAL) is None  # the fixed skin range alone loses the hand
+    assert _box_in(tinted[::2, ::2], 0.5, NEUTRAL, lambda: []) is None  # the skin range alone loses the hand
     box = find_hand(tinted)
     assert box is not None and box.gains != NEUTRAL
     assert dataclasses.replace(box, gains=NEUTRAL) == expected
@@ -71,3 +71,27 @@ def test_hand_under_a_colour_cast_is_found_through_white_balance(cast: str) -> N
 def test_a_photo_without_skin_stays_without_a_hand_after_balancing() -> None:
     wall = np.full((120, 160, 3), (120, 140, 200), np.uint8)  # a blue wall: grey-world makes it grey
     assert find_hand(wall) is None
+
+
+def test_hand_on_a_one_colour_wall_keeps_the_photo_as_taken() -> None:
+    photo, _ = synthetic_hand_photo(frame=False)
+    wall = np.all(np.abs(photo.astype(int) - (205, 208, 214)) < 15, axis=-1)
+    photo[wall] = (90, 160, 90)  # a green wall: grey-world would turn it grey and the hand magenta
+    assert white_balance_gains(photo) != NEUTRAL
+    box = find_hand(photo)
+    assert box is not None and box.gains == NEUTRAL
+    assert box.left <= 150 - 24 and box.right >= 150 + 24
+
+
+def _box(radius: float, gains: tuple[float, float, float] = NEUTRAL) -> HandBox:
+    return HandBox(left=0, top=0, right=10, bottom=10, palm=(5, 5), palm_radius=radius, gains=gains)
+
+
+def test_the_balanced_search_wins_only_with_the_only_or_a_larger_palm() -> None:
+    warm = (0.8, 1.0, 1.3)
+    assert _more_complete(None, None) is None
+    assert _more_complete(_box(4), None) == _box(4)
+    assert _more_complete(None, _box(4, warm)) == _box(4, warm)
+    assert _more_complete(_box(4), _box(9, warm)) == _box(9, warm)  # fragments as taken
+    assert _more_complete(_box(9), _box(4, warm)) == _box(9)
+    assert _more_complete(_box(9), _box(9, warm)) == _box(9)  # ties keep the photo as taken
