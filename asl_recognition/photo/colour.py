@@ -1,4 +1,5 @@
-"""Colour constancy for skin detection: undo a colour cast of the light (grey-world).
+"""Colour constancy and exposure for skin detection: undo a colour cast of the light (grey-world)
+and an underexposure.
 
 The skin test of :mod:`asl_recognition.photo.localize` is a fixed chroma range (Chai & Ngan
 1999) that holds for skin photographed under roughly white light. Under tungsten light or
@@ -28,7 +29,17 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_GAIN", "NEUTRAL", "apply_gains", "white_balance_gains"]
+__all__ = [
+    "EXPOSURE_TARGET",
+    "MAX_EXPOSURE",
+    "MAX_GAIN",
+    "NEUTRAL",
+    "UNDEREXPOSED",
+    "apply_gains",
+    "exposure_gain",
+    "normalising_gains",
+    "white_balance_gains",
+]
 
 #: Gains that change nothing.
 NEUTRAL: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -42,6 +53,15 @@ CLIPPED = 250
 DARK = 20
 #: Fewest usable pixels for an estimate; below it no correction is made.
 MIN_PIXELS = 64
+#: A photo whose brightest 1 % of pixels (walls, highlights) is darker than mid-grey is
+#: underexposed by any standard; brighter photos are left as they are (their exposure is a
+#: matter of taste, and any change moves borderline skin pixels in or out of the range).
+UNDEREXPOSED = 128.0
+#: An underexposed photo is brightened until its 99th luma percentile reaches this, just below
+#: clipping, as a well-exposed photo's brightest pixels are.
+EXPOSURE_TARGET = 235.0
+#: Most brightening :func:`exposure_gain` applies (an underexposure of one stop).
+MAX_EXPOSURE = 2.0
 
 
 def white_balance_gains(rgb: npt.NDArray[np.uint8]) -> tuple[float, float, float]:
@@ -61,6 +81,37 @@ def white_balance_gains(rgb: npt.NDArray[np.uint8]) -> tuple[float, float, float
     mean = x[usable].mean(axis=0)
     gains = np.clip(mean[1] / np.maximum(mean, 1e-6), 1.0 / MAX_GAIN, MAX_GAIN)
     return (float(gains[0]), 1.0, float(gains[2]))
+
+
+def exposure_gain(rgb: npt.NDArray[np.uint8]) -> float:
+    """The brightening of an underexposed photo: 1 unless its 99th luma percentile is below
+    :data:`UNDEREXPOSED`, then what lifts that percentile to :data:`EXPOSURE_TARGET` (at most
+    :data:`MAX_EXPOSURE`). Chroma shrinks with exposure, so the shaded skin of an underexposed
+    photo leaves the skin range. Never darkens.
+
+    >>> import numpy as np
+    >>> [exposure_gain(np.full((8, 8, 3), v, np.uint8)) for v in (94, 200)]
+    [2.0, 1.0]
+    """
+    x = np.asarray(rgb, dtype=np.float32).reshape(-1, 3)
+    high = float(np.percentile(x @ np.asarray([0.299, 0.587, 0.114], np.float32), 99)) if len(x) else 0.0
+    if high >= UNDEREXPOSED:
+        return 1.0
+    return float(np.clip(EXPOSURE_TARGET / max(high, 1.0), 1.0, MAX_EXPOSURE))
+
+
+def normalising_gains(rgb: npt.NDArray[np.uint8]) -> tuple[float, float, float]:
+    """Per-channel gains that white-balance (:func:`white_balance_gains`) and expose
+    (:func:`exposure_gain`) the photo: what makes it look as if taken under white light, well
+    exposed, as the skin range of :mod:`asl_recognition.photo.localize` assumes.
+
+    >>> import numpy as np
+    >>> [round(g, 3) for g in normalising_gains(np.full((8, 8, 3), (120, 100, 80), np.uint8))]
+    [1.667, 2.0, 2.5]
+    """
+    e = exposure_gain(rgb)
+    r, g, b = white_balance_gains(rgb)
+    return (r * e, g * e, b * e)
 
 
 def apply_gains(rgb: npt.NDArray[np.uint8], gains: tuple[float, float, float]) -> npt.NDArray[np.uint8]:

@@ -8,10 +8,11 @@ the decoded pixels are used: nothing is downloaded.
 
 Steps (each is justified in ``docs/photos.md``), at ``WORK_SIDE`` pixels on the long side:
 
-0. **Colour cast**: the steps below run on the photo as taken and again on the photo
-   white-balanced by grey-world (:mod:`asl_recognition.photo.colour`): tungsten light or a
-   failed camera white balance shifts skin and walls in chroma, so that the hand leaves the
-   skin range (wholly, or its shaded parts, leaving fragments) or a wall enters it. The
+0. **Colour cast and exposure**: the steps below run on the photo as taken and again on the
+   photo white-balanced by grey-world and brightened if underexposed
+   (:mod:`asl_recognition.photo.colour`): tungsten light or a failed camera white balance
+   shifts skin and walls in chroma, and underexposure shrinks chroma, so that the hand leaves
+   the skin range (wholly, or its shaded parts, leaving fragments) or a wall enters it. The
    balanced search wins only if it finds the only hand or one with a larger palm (step 3's
    inscribed circle): a cast cuts the hand into fragments, so the larger palm is the more
    complete hand; grey-world, wrong on a scene dominated by one colour (a yellow wall), then
@@ -64,7 +65,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.data.arrays import IMAGE_SHAPE
-from asl_recognition.photo.colour import NEUTRAL, apply_gains, white_balance_gains
+from asl_recognition.photo.colour import NEUTRAL, apply_gains, normalising_gains
 from asl_recognition.photo.faces import FaceBox, face_boxes, face_exclusion_mask
 
 __all__ = ["HAND_REACH", "HandBox", "find_hand", "hand_mask_in_box", "skin_mask"]
@@ -433,7 +434,7 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
     faces = functools.cache(lambda: face_boxes(small))  # found once, for both searches
     box = _box_in(small, scale, NEUTRAL, faces)
     # step 0: a colour cast may have moved (part of) the skin out of the chroma range
-    gains = white_balance_gains(small)
+    gains = normalising_gains(small)
     if gains != NEUTRAL:
         box = _more_complete(box, _box_in(apply_gains(small, gains), scale, gains, faces))
     if box is None:

@@ -9,7 +9,15 @@ import pytest
 
 from asl_recognition.photo import find_hand, preprocess_photo
 from asl_recognition.photo._synthetic import synthetic_hand_photo
-from asl_recognition.photo.colour import MAX_GAIN, NEUTRAL, apply_gains, white_balance_gains
+from asl_recognition.photo.colour import (
+    EXPOSURE_TARGET,
+    MAX_EXPOSURE,
+    MAX_GAIN,
+    NEUTRAL,
+    apply_gains,
+    exposure_gain,
+    white_balance_gains,
+)
 from asl_recognition.photo.localize import HandBox, _box_in, _more_complete, hand_mask_in_box
 from asl_recognition.photo.normalize import MIN_HAND_PIXELS
 
@@ -95,3 +103,23 @@ def test_the_balanced_search_wins_only_with_the_only_or_a_larger_palm() -> None:
     assert _more_complete(_box(4), _box(9, warm)) == _box(9, warm)  # fragments as taken
     assert _more_complete(_box(9), _box(4, warm)) == _box(9)
     assert _more_complete(_box(9), _box(9, warm)) == _box(9)  # ties keep the photo as taken
+
+
+def test_underexposed_hand_is_found_through_exposure() -> None:
+    photo, _ = synthetic_hand_photo()
+    expected = find_hand(photo)
+    assert expected is not None
+    dark = _cast(photo, (0.2, 0.2, 0.2))  # ~2.3 stops under: the skin's chroma shrinks with it
+    as_taken = _box_in(dark[::2, ::2], 0.5, NEUTRAL, lambda: [])
+    assert as_taken is None or as_taken.palm_radius < expected.palm_radius / 2  # a fragment
+    box = find_hand(dark)
+    assert box is not None and min(box.gains) > 1.5  # brightened
+    assert abs(box.left - expected.left) <= 2 and abs(box.top - expected.top) <= 2
+    assert box.side == expected.side
+
+
+def test_exposure_only_brightens_underexposed_photos() -> None:
+    assert exposure_gain(np.full((8, 8, 3), 180, np.uint8)) == 1.0
+    dim = np.full((10, 10, 3), 120, np.uint8)
+    assert exposure_gain(dim) == pytest.approx(EXPOSURE_TARGET / 120, rel=1e-3)
+    assert exposure_gain(np.zeros((4, 4, 3), np.uint8)) == MAX_EXPOSURE
