@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 __all__ = [
     "EXPOSURE_TARGET",
+    "LUMA_WEIGHTS",
     "MAX_EXPOSURE",
     "MAX_GAIN",
     "NEUTRAL",
@@ -41,6 +42,8 @@ __all__ = [
     "white_balance_gains",
 ]
 
+#: ITU-R BT.601 luma weights of R, G, B (as JPEG's YCbCr and Pillow's ``convert("L")``).
+LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 #: Gains that change nothing.
 NEUTRAL: tuple[float, float, float] = (1.0, 1.0, 1.0)
 #: Largest correction of one channel relative to green (and smallest: its inverse): covers
@@ -94,7 +97,7 @@ def exposure_gain(rgb: npt.NDArray[np.uint8]) -> float:
     [2.0, 1.0]
     """
     x = np.asarray(rgb, dtype=np.float32).reshape(-1, 3)
-    high = float(np.percentile(x @ np.asarray([0.299, 0.587, 0.114], np.float32), 99)) if len(x) else 0.0
+    high = float(np.percentile(x @ np.asarray(LUMA_WEIGHTS, np.float32), 99)) if len(x) else 0.0
     if high >= UNDEREXPOSED:
         return 1.0
     return float(np.clip(EXPOSURE_TARGET / max(high, 1.0), 1.0, MAX_EXPOSURE))

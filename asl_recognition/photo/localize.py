@@ -65,7 +65,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.data.arrays import IMAGE_SHAPE
-from asl_recognition.photo.colour import NEUTRAL, apply_gains, normalising_gains
+from asl_recognition.photo.colour import LUMA_WEIGHTS, NEUTRAL, apply_gains, normalising_gains
 from asl_recognition.photo.faces import FaceBox, face_boxes, face_exclusion_mask
 
 __all__ = ["HAND_REACH", "HandBox", "find_hand", "hand_mask_in_box", "skin_mask"]
@@ -168,7 +168,8 @@ def _ycc(rgb: npt.NDArray[np.uint8]) -> tuple[FloatImage, FloatImage, FloatImage
     """Luma, Cr and Cb (ITU-R BT.601, as JPEG's YCbCr) of an RGB image, float32."""
     x = rgb.astype(np.float32)
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
+    wr, wg, wb = LUMA_WEIGHTS
+    y = wr * r + wg * g + wb * b
     return y, 128.0 + 0.713 * (r - y), 128.0 + 0.564 * (b - y)
 
 
@@ -433,7 +434,7 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
         small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
     faces = functools.cache(lambda: face_boxes(small))  # found once, for both searches
     box = _box_in(small, scale, NEUTRAL, faces)
-    # step 0: a colour cast may have moved (part of) the skin out of the chroma range
+    # step 0: a colour cast or underexposure may have moved (part of) the skin out of the range
     gains = normalising_gains(small)
     if gains != NEUTRAL:
         box = _more_complete(box, _box_in(apply_gains(small, gains), scale, gains, faces))
@@ -445,8 +446,8 @@ def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
 
 
 def _more_complete(as_taken: HandBox | None, balanced: HandBox | None) -> HandBox | None:
-    """Step 0's choice: the white-balanced search's box only if it is the only one or its palm
-    is larger (a cast leaves fragments of a hand in the skin range; ties keep the photo as taken).
+    """Step 0's choice: the normalised photo's box only if it is the only one or its palm is
+    larger (a cast leaves fragments of a hand in the skin range; ties keep the photo as taken).
     """
     if balanced is None:
         return as_taken
