@@ -7,6 +7,7 @@ Commands::
     asl-recognition serve model=DIR             serve a model in the foreground (deployer=local)
     asl-recognition deploy model=DIR deployer=aci   deploy and print the scoring URI
     asl-recognition predict IMAGE... [--model DIR | --uri URL] [--key KEY] [--top-k K]
+    asl-recognition install-hand-models [--dest DIR] [--wheel FILE]   the photo hand detector's models
 
 Everything but ``predict`` is a Hydra application: overrides (``trainer=[sklearn,svm]``,
 ``seed=1``), ``-m`` multirun, ``--cfg job`` and ``--help`` work as Hydra users expect. ``--quiet``
@@ -158,18 +159,45 @@ def _predict(argv: Sequence[str]) -> int:
     return 0
 
 
+def _install_hand_models(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="asl-recognition install-hand-models",
+        description="Install the learned hand detector's models (MediaPipe Hands, extracted from the "
+        "mediapipe 0.10.14 wheel on PyPI and checked by SHA-256) for the photo preprocessing.",
+    )
+    parser.add_argument("--dest", help="target folder (default: the user cache; see $ASL_HAND_MODELS)")
+    parser.add_argument("--wheel", help="a mediapipe 0.10 wheel already downloaded (default: pip download)")
+    args = parser.parse_args(list(argv))
+    from asl_recognition.photo.hand_models import install_hand_models
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        folder = install_hand_models(args.dest, wheel=args.wheel)
+    except AslRecognitionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"hand models: {folder}")
+    return 0
+
+
+_PLAIN_COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "predict": _predict,
+    "install-hand-models": _install_hand_models,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``asl-recognition`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
     quiet = "--quiet" in args
     args = [a for a in args if a != "--quiet"]
-    command = args[0] if args and args[0] in (*_HYDRA_COMMANDS, "predict") else "train"
+    command = args[0] if args and args[0] in (*_HYDRA_COMMANDS, *_PLAIN_COMMANDS) else "train"
     if args and args[0] == command:
         args = args[1:]
-    if command == "predict":
+    if command in _PLAIN_COMMANDS:
         if quiet:
             progress.configure("quiet")
-        return _predict(args)
+        return _PLAIN_COMMANDS[command](args)
     if quiet:
         args.append("quiet=true")
     import hydra

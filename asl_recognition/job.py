@@ -139,12 +139,18 @@ def run_job(
     seed = int(cfg.get("seed", 0))
     specs = _trainer_specs(cfg)
     # Build every trainer first: a typo in the last trainer's params fails before hours of training.
-    trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items()}
+    # A product of other trainers' models (members: [KEY, ...]) is built once they are trained.
+    references = {key: _member_keys(key, spec, list(specs)) for key, spec in specs.items()}
+    trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items() if not references[key]}
     data = data if data is not None else load_job_data(cfg)
 
     results: dict[str, TrainResult] = {}
     model_dirs: dict[str, Path] = {}
-    for key, trainer in trainers.items():
+    for key in specs:
+        if references[key]:
+            trainer = get_trainer(specs[key].name, members={k: results[k].model for k in references[key]})
+        else:
+            trainer = trainers[key]
         with progress.task(f"training {key} ({specs[key].name})", total=None):
             start = time.perf_counter()
             result = trainer.fit(data.fit, validation=data.validation, seed=seed)
@@ -163,6 +169,22 @@ def run_job(
     if cfg.get("report", True):
         report_dir = comparison.write_report(out / "report")
     return JobResult(results, comparison, model_dirs, best_dir, report_dir)
+
+
+def _member_keys(key: str, spec: Any, order: list[str]) -> list[str]:
+    """For a ``product`` trainer whose ``members`` is a list of this job's trainer keys, those
+    keys (each must come earlier in the job); otherwise an empty list."""
+    members = spec.params.get("members") if spec.name == "product" else None
+    if not isinstance(members, (list, tuple)):
+        return []
+    earlier = order[: order.index(key)]
+    wrong = [m for m in members if m not in earlier]
+    if wrong or len(members) < 2:
+        raise ConfigurationError(
+            f"trainer {key!r}: members {list(members)} must name at least two trainers listed before it "
+            f"in this job ({', '.join(earlier) or 'none'}); unknown or later: {wrong}"
+        )
+    return [str(m) for m in members]
 
 
 def _refit(trainer: Any, first: TrainResult, train: Dataset, *, seed: int, key: str) -> TrainResult:

@@ -277,6 +277,7 @@ model_types: Registry[type[TrainedModel]] = Registry(
 model_types.register("sklearn", "asl_recognition.trainers._sklearn:SklearnModel", extra="dev")
 model_types.register("keras", "asl_recognition.trainers.cnn.keras_model:KerasModel", extra="keras")
 model_types.register("onnx", "asl_recognition.onnx_model:OnnxModel", extra="serve")
+model_types.register("product", "asl_recognition.ensemble:ProductModel")
 
 
 def register_model_type(name: str) -> Callable[[type[M]], type[M]]:

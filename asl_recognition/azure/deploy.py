@@ -1,7 +1,9 @@
 """Deploying a saved model to Azure Container Instances (SDK v1).
 
 The model directory (any backend's saved :class:`~asl_recognition.model.TrainedModel`) is
-registered with ``Model.register``; the service runs the library's one scoring script,
+registered with ``Model.register``, with the installed hand models bundled beside it
+(:func:`~asl_recognition.photo.hand_models.bundle_hand_models`: the container cannot fetch
+them, and the photo preprocessing and pose features need them); the service runs the library's one scoring script,
 ``asl_recognition/deploy/score.py``, in an ``Environment`` built from the library's pinned
 ``serve`` requirements plus the library wheel.
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -95,12 +99,18 @@ def deploy_model(
         meta = read_metadata(model_dir)
     except ModelFormatError as exc:
         raise ConfigurationError(f"cannot deploy {model_dir}: {exc}") from exc
-    registered = gateway.register_model(
-        model_dir,
-        name=f"asl-{meta.backend}",
-        tags={"backend": meta.backend, "model_type": meta.model_type},
-        description=f"asl_recognition {meta.backend} model",
-    )
+    from asl_recognition.photo.hand_models import bundle_hand_models
+
+    with tempfile.TemporaryDirectory(prefix="asl-deploy-") as tmp:
+        staged = Path(tmp) / model_dir.name
+        shutil.copytree(model_dir, staged)
+        bundle_hand_models(staged)
+        registered = gateway.register_model(
+            staged,
+            name=f"asl-{meta.backend}",
+            tags={"backend": meta.backend, "model_type": meta.model_type},
+            description=f"asl_recognition {meta.backend} model",
+        )
     env = build_environment(
         environment_name, gateway=gateway, wheel=wheel, extras=("serve",), extra_pip=("azureml-defaults",)
     )

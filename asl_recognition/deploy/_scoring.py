@@ -175,6 +175,10 @@ class Scorer:
         if not root:
             raise ConfigurationError("environment variable AZUREML_MODEL_DIR is not set")
         model_dir = find_model_dir(root)
+        from asl_recognition.photo.hand_models import use_bundled_hand_models
+
+        if use_bundled_hand_models(model_dir):  # shipped with the model (Azure: no download there)
+            logger.info("hand models from %s", model_dir)
         raw_k = environ.get("ASL_TOP_K", "") or str(DEFAULT_TOP_K)
         try:
             top_k = int(raw_k)

@@ -1,12 +1,19 @@
-"""Find the hand in a colour photo: skin segmentation, blob choice, palm centre, hand box.
+"""Find the hand in a colour photo: learned hand landmarks, else skin segmentation.
 
 Sign Language MNIST images are tight crops of one hand; real photos show a hand somewhere in a
 room, usually with its forearm. :func:`find_hand` returns the square box that a Sign MNIST crop
 of the same photo would have been, or ``None`` when no plausible hand is visible (the caller
-then falls back to a centre crop). Only NumPy, SciPy, scikit-image's shipped face cascade and
-the decoded pixels are used: nothing is downloaded.
+then falls back to a centre crop).
 
-Steps (each is justified in ``docs/photos.md``), at ``WORK_SIDE`` pixels on the long side:
+**Learned detector first** (:mod:`asl_recognition.photo.handpose`, when the hand models are
+installed): MediaPipe's palm detector and hand landmark model give the 21 landmarks of the
+hand. The box bounds the landmarks grown by a finger's half-width (``FINGER_HALF_WIDTH`` palm
+lengths: the landmarks are joint centres and fingertips), made square with the same
+``MARGIN`` as below. The box keeps the pose (``HandBox.pose``): the hand's silhouette and side.
+
+**Skin localiser** otherwise (no models, or no hand found by them): only NumPy, SciPy,
+scikit-image's shipped face cascade and the decoded pixels are used. Steps (each is justified
+in ``docs/photos.md``), at ``WORK_SIDE`` pixels on the long side:
 
 0. **Colour cast and exposure**: the steps below run on the photo as taken and again on the
    photo white-balanced by grey-world and brightened if underexposed
@@ -65,10 +72,12 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.data.arrays import IMAGE_SHAPE
+from asl_recognition.errors import InvalidParameterError
 from asl_recognition.photo.colour import LUMA_WEIGHTS, NEUTRAL, apply_gains, normalising_gains
 from asl_recognition.photo.faces import FaceBox, face_boxes, face_exclusion_mask
+from asl_recognition.photo.handpose import PALM_POLYGON, HandPose, detect_hand_pose, draw_hand
 
-__all__ = ["HAND_REACH", "HandBox", "find_hand", "hand_mask_in_box", "skin_mask"]
+__all__ = ["DETECTORS", "HAND_REACH", "HandBox", "find_hand", "hand_mask_in_box", "skin_mask"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +105,16 @@ FINGER_CUT = 0.4
 PLATEAU = 1.0
 #: Margin added around the hand (fraction of the side); Sign MNIST crops are tight.
 MARGIN = 0.08
+#: A finger's half-width in palm lengths (wrist to middle knuckle, ~9.5 cm; an adult finger is
+#: ~1.8 cm wide): how far the hand's outline lies beyond the landmarks (joint centres).
+FINGER_HALF_WIDTH = 0.1
+#: The learned detector runs on the photo at most this many pixels on the long side (box
+#: filtered): its inputs are 192 and 224 pixels, and the landmark crop is sampled without
+#: antialiasing, so a 48-megapixel photo would alias.
+POSE_SIDE = 512
+#: Which localiser :func:`find_hand` uses: ``auto`` (learned detector, else skin), ``learned``
+#: (learned detector only), ``skin`` (skin localiser only).
+DETECTORS = ("auto", "learned", "skin")
 #: Working resolution (longest side) for segmentation: enough for a hand, cheap for any photo.
 WORK_SIDE = 160
 #: Pixels this close to the edge (working resolution) count as touching it (the clean-up
@@ -143,7 +162,8 @@ class HandBox:
         palm_radius: radius of the largest circle inscribed in the palm, in pixels.
         gains: the per-channel colour correction (:mod:`asl_recognition.photo.colour`) under
             which the skin was found; :data:`~asl_recognition.photo.colour.NEUTRAL` when the
-            photo as taken showed the hand.
+            photo as taken showed the hand (and for the learned detector).
+        pose: the hand's landmarks when the learned detector found it (photo pixels), else None.
     """
 
     left: int
@@ -153,6 +173,7 @@ class HandBox:
     palm: tuple[int, int]
     palm_radius: float
     gains: tuple[float, float, float] = NEUTRAL
+    pose: HandPose | None = None
 
     @property
     def side(self) -> int:
@@ -418,20 +439,55 @@ def _segment(small: npt.NDArray[np.uint8], faces: Callable[[], list[FaceBox]]) -
     return np.asarray(blob, dtype=bool)
 
 
-def find_hand(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
+def find_hand(rgb: npt.NDArray[np.uint8], *, detector: str = "auto") -> HandBox | None:
     """Return the square hand box of an ``(H, W, 3)`` uint8 RGB photo, or None if no hand.
 
     The box is in the coordinates of ``rgb``; it may extend past the image edges (the caller
-    pads). See the module docstring for the steps.
+    pads). ``detector`` is one of :data:`DETECTORS`. See the module docstring for the steps.
     """
-    h, w = rgb.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(h, w))
-    small = rgb
-    if scale < 1.0:
-        from PIL import Image
+    if detector not in DETECTORS:
+        raise InvalidParameterError(f"'detector' must be one of {', '.join(DETECTORS)}, got {detector!r}")
+    if detector != "skin":
+        box = _learned_box(rgb)
+        if box is not None or detector == "learned":
+            return box
+    return _skin_box(rgb)
 
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
+
+def _downscaled(rgb: npt.NDArray[np.uint8], side: int) -> tuple[npt.NDArray[np.uint8], float]:
+    """``rgb`` box-filtered to at most ``side`` pixels on its long side, and the scale used."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    if scale == 1.0:
+        return rgb, scale
+    from PIL import Image
+
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX)), scale
+
+
+def _learned_box(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
+    """The box around the landmarks of the learned detector, or None (no models, no hand)."""
+    small, scale = _downscaled(rgb, POSE_SIDE)
+    found = detect_hand_pose(small)
+    if found is None:
+        return None
+    pose = dataclasses.replace(found, landmarks=found.landmarks / scale)
+    grow = FINGER_HALF_WIDTH * pose.palm_length
+    (x0, y0), (x1, y1) = pose.landmarks.min(0) - grow, pose.landmarks.max(0) + grow
+    side = round(max(x1 - x0, y1 - y0) * (1.0 + MARGIN))
+    left, top = round((x0 + x1 - side) / 2), round((y0 + y1 - side) / 2)
+    palm = pose.landmarks[list(PALM_POLYGON)].mean(0)
+    box = HandBox(left=left, top=top, right=left + side, bottom=top + side, palm=(round(palm[1]), round(palm[0])),
+                  palm_radius=pose.palm_length / 2, pose=pose)  # fmt: skip
+    logger.debug("hand landmarks: box %s (palm score %.2f, presence %.2f)", box, pose.palm_score, pose.presence)
+    return box
+
+
+def _skin_box(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
+    """Steps 0-4 of the skin localiser."""
+    h, w = rgb.shape[:2]
+    small, scale = _downscaled(rgb, WORK_SIDE)
     faces = functools.cache(lambda: face_boxes(small))  # found once, for both searches
     box = _box_in(small, scale, NEUTRAL, faces)
     # step 0: a colour cast or underexposure may have moved (part of) the skin out of the range
@@ -528,16 +584,26 @@ def _box_in(
 
 
 def hand_mask_in_box(rgb: npt.NDArray[np.uint8], box: HandBox) -> npt.NDArray[np.bool_]:
-    """The skin mask inside ``box``, as a 28x28 boolean image aligned with the 28x28 crop.
+    """The hand's pixels inside ``box``, as a 28x28 boolean image aligned with the 28x28 crop.
 
-    The crop is seen under the colour correction the box was found with (``box.gains``).
+    With landmarks (``box.pose``), the hand's silhouette drawn from them (bones a finger wide,
+    the palm filled): it holds whatever the light does to the skin's colour. Otherwise the
+    skin mask of the crop, seen under the colour correction the box was found with
+    (``box.gains``).
     """
     from PIL import Image
 
-    from asl_recognition.photo.normalize import cut_square
+    from asl_recognition.photo.normalize import cut_square, placed
 
-    square = apply_gains(cut_square(rgb, left=box.left, top=box.top, side=box.side), box.gains)
     side = 3 * IMAGE_SHAPE[0]
+    if box.pose is not None:
+        pose, factor = box.pose, side / box.side
+        origin = placed(*rgb.shape[:2], left=box.left, top=box.top, side=box.side)  # as the crop was cut
+        width = 2 * FINGER_HALF_WIDTH * pose.palm_length * factor
+        drawn = draw_hand(pose, side, lambda p: (p - origin) * factor, width)
+        votes = (np.asarray(drawn, np.float32) / 255.0).reshape(IMAGE_SHAPE[0], 3, IMAGE_SHAPE[1], 3).mean(axis=(1, 3))
+        return np.asarray(votes > 0.5, dtype=bool)
+    square = apply_gains(cut_square(rgb, left=box.left, top=box.top, side=box.side), box.gains)
     small = np.asarray(Image.fromarray(square).resize((side, side), Image.Resampling.BOX))
     votes = skin_mask(small).reshape(IMAGE_SHAPE[0], 3, IMAGE_SHAPE[1], 3).mean(axis=(1, 3))
     return np.asarray(votes > 0.5, dtype=bool)

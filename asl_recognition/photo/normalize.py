@@ -34,7 +34,10 @@ import numpy.typing as npt
 
 from asl_recognition.data.arrays import IMAGE_SHAPE
 
-__all__ = ["HAND_HIGH", "HAND_LOW", "SIGN_MNIST_HIGH", "SIGN_MNIST_LOW", "crop_to_28", "cut_square", "match_contrast"]
+__all__ = [
+    "HAND_HIGH", "HAND_LOW", "SIGN_MNIST_HIGH", "SIGN_MNIST_LOW", "crop_to_28", "cut_square", "match_contrast",
+    "placed",
+]  # fmt: skip
 
 #: Median over the Sign MNIST training file of each image's 2nd percentile (66.7) and 98th
 #: percentile (215.0) of pixel values (measured once; see docs/photos.md).
@@ -50,6 +53,19 @@ MIN_HAND_PIXELS = 60
 MIN_SPREAD = 8.0
 
 
+def placed(height: int, width: int, *, left: int, top: int, side: int) -> tuple[int, int]:
+    """Where :func:`cut_square` really cuts: a square that fits is shifted inside the image.
+
+    >>> placed(100, 100, left=90, top=-5, side=20)
+    (80, 0)
+    """
+    if side <= width:
+        left = min(max(left, 0), width - side)
+    if side <= height:
+        top = min(max(top, 0), height - side)
+    return left, top
+
+
 def cut_square(image: npt.NDArray[Any], *, left: int, top: int, side: int) -> npt.NDArray[Any]:
     """The ``side`` x ``side`` square at (``left``, ``top``) of an (H, W[, C]) image.
 
@@ -63,10 +79,7 @@ def cut_square(image: npt.NDArray[Any], *, left: int, top: int, side: int) -> np
     """
     h, w = image.shape[:2]
     side = max(1, int(side))
-    if side <= w:
-        left = min(max(left, 0), w - side)
-    if side <= h:
-        top = min(max(top, 0), h - side)
+    left, top = placed(h, w, left=left, top=top, side=side)
     pads = ((max(0, -top), max(0, top + side - h)), (max(0, -left), max(0, left + side - w)))
     if any(a or b for a, b in pads):
         extra = ((0, 0),) * (image.ndim - 2)

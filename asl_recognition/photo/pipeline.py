@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.photo.localize import HandBox, find_hand, hand_mask_in_box
+from asl_recognition.photo.mirror import is_other_side, mirror
 from asl_recognition.photo.normalize import crop_to_28, match_contrast
 
 __all__ = ["PhotoResult", "is_colour_photo", "preprocess_photo", "to_luma"]
@@ -32,10 +33,15 @@ MIN_CHROMA = 2.0
 
 @dataclasses.dataclass(frozen=True)
 class PhotoResult:
-    """The 28x28 image made from a photo and the hand box it was cut from (None: centre crop)."""
+    """The 28x28 image made from a photo and the hand box it was cut from (None: centre crop).
+
+    ``mirrored`` is True when the hand is the other one than Sign MNIST's (known from the
+    learned detector's landmarks) and the image was flipped to Sign MNIST's side.
+    """
 
     image: npt.NDArray[np.uint8]
     hand: HandBox | None
+    mirrored: bool = False
 
 
 def to_luma(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -57,18 +63,22 @@ def is_colour_photo(rgb: npt.NDArray[np.uint8]) -> bool:
     return bool(chroma.mean() > MIN_CHROMA)
 
 
-def preprocess_photo(rgb: npt.NDArray[np.uint8], *, normalize_contrast: bool = True) -> PhotoResult:
+def preprocess_photo(
+    rgb: npt.NDArray[np.uint8], *, normalize_contrast: bool = True, detector: str = "auto"
+) -> PhotoResult:
     """Map an ``(H, W, 3)`` uint8 RGB photo to the (28, 28) uint8 image a model expects.
 
-    The hand is located (:func:`~asl_recognition.photo.localize.find_hand`); without one the
-    largest centred square is used. The square is cut from the luma image, area-resized to
-    28x28 and, if ``normalize_contrast``, its contrast is matched to Sign MNIST's.
+    The hand is located (:func:`~asl_recognition.photo.localize.find_hand` with ``detector``);
+    without one the largest centred square is used. The square is cut from the luma image,
+    area-resized to 28x28 and, if ``normalize_contrast``, its contrast is matched to Sign
+    MNIST's. A hand the landmarks show to be the other hand than Sign MNIST's is mirrored
+    (:func:`~asl_recognition.photo.mirror.is_other_side`).
     """
     arr = np.asarray(rgb)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
         raise InvalidParameterError(f"a photo must be an (H, W, 3) uint8 array, got {arr.shape} {arr.dtype}")
     h, w = arr.shape[:2]
-    hand = find_hand(arr)
+    hand = find_hand(arr, detector=detector)
     if hand is None:
         side = min(h, w)
         left, top = (w - side) // 2, (h - side) // 2
@@ -77,4 +87,5 @@ def preprocess_photo(rgb: npt.NDArray[np.uint8], *, normalize_contrast: bool = T
     image = crop_to_28(to_luma(arr), left=left, top=top, side=side)
     if normalize_contrast:
         image = match_contrast(image, None if hand is None else hand_mask_in_box(arr, hand))
-    return PhotoResult(image=image, hand=hand)
+    flip = hand is not None and hand.pose is not None and is_other_side(hand.pose.side_score)
+    return PhotoResult(image=mirror(image) if flip else image, hand=hand, mirrored=flip)

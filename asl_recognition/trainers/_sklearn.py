@@ -32,6 +32,7 @@ from asl_recognition._io import atomic_write_bytes
 from asl_recognition.data.arrays import IMAGE_SHAPE, NUM_PIXELS
 from asl_recognition.errors import InvalidParameterError, MissingDependencyError, ModelFormatError, TrainingError
 from asl_recognition.model import ModelMetadata, TrainedModel
+from asl_recognition.photo.pose_features import HandLandmarkFeatures
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Estimator = Literal["logistic", "svm", "random_forest", "knn"]
-Preprocessing = Literal["scale", "per_image", "hog"]
+Preprocessing = Literal["scale", "per_image", "hog", "landmarks"]
 _ESTIMATORS: tuple[str, ...] = ("logistic", "svm", "random_forest", "knn")
 # Per-estimator defaults: the measured good choices (see benchmarks/bench_sklearn.py).
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -147,6 +148,7 @@ _PREPROCESSORS: dict[str, type[TransformerMixin]] = {
     "scale": PixelScaler,
     "per_image": PerImageNormalizer,
     "hog": HogFeatures,
+    "landmarks": HandLandmarkFeatures,
 }
 #: the preprocessing steps a pipeline may start with (see :func:`make_preprocessor`)
 PREPROCESSING: tuple[str, ...] = tuple(_PREPROCESSORS)
@@ -171,7 +173,7 @@ def n_features(preprocessing: str) -> int:
 # Types a saved sklearn model may contain beyond what skops trusts by default.
 _OWN_TYPES = frozenset(
     f"{__name__}.{cls}" for cls in ("PixelScaler", "PerImageNormalizer", "HogFeatures")
-)
+) | {f"{HandLandmarkFeatures.__module__}.{HandLandmarkFeatures.__name__}"}
 
 
 def dump_skops(obj: Any, path: Path) -> None:
@@ -240,7 +242,8 @@ class SklearnTrainer:
 
     Args:
         estimator: ``"logistic"`` (default), ``"svm"``, ``"random_forest"`` or ``"knn"``.
-        preprocessing: ``"scale"`` or ``"per_image"``; default depends on the estimator.
+        preprocessing: ``"scale"``, ``"per_image"``, ``"hog"`` or ``"landmarks"`` (hand-pose
+            features, :mod:`asl_recognition.photo.pose_features`); default depends on the estimator.
         pca_components: PCA dimensions before the estimator (None: no PCA); default depends on
             the estimator (60 for ``svm``).
         C: inverse regularisation strength (logistic, svm), > 0.

@@ -95,6 +95,7 @@ trainers.register("automl", "asl_recognition.trainers._automl:AutoMLTrainer", ex
 trainers.register(
     "hyperdrive", "asl_recognition.trainers._hyperdrive:HyperDriveTrainer", extra="keras"
 )
+trainers.register("product", "asl_recognition.ensemble:ProductTrainer")
 
 T = TypeVar("T", bound=Callable[..., Trainer])
 

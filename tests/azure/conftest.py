@@ -112,7 +112,8 @@ class RecordingGateway:
 
     # models and services
     def register_model(self, path: Path, *, name: str, tags: Mapping[str, str], description: str) -> RegisteredModel:
-        self._record("register_model", path=path, name=name, tags=dict(tags), description=description)
+        files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+        self._record("register_model", path=path, name=name, tags=dict(tags), description=description, files=files)
         assert (path / "asl_model.json").is_file(), "registered folder must be a saved model"
         return RegisteredModel(name, 1, f"{name}:1", handle={"name": name})
 

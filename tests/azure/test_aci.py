@@ -68,7 +68,11 @@ def test_deploy_sends_real_sdk_configs(
     assert isinstance(service, Service)
 
     (registered,) = gw.called("register_model")
-    assert registered["path"] == saved_model and registered["tags"]["backend"] == "sklearn"
+    assert registered["path"].name == saved_model.name and registered["tags"]["backend"] == "sklearn"
+    # the saved model as it is, plus the hand models the container cannot download
+    saved = {str(p.relative_to(saved_model)) for p in saved_model.rglob("*") if p.is_file()}
+    bundled = {f"hand_models/{f}" for f in ("palm_detection_full.tflite", "hand_landmark_full.tflite", "NOTICE.txt")}
+    assert set(registered["files"]) == saved | bundled
     (call,) = gw.called("deploy")
     assert call["name"] == "asl-test" and call["overwrite"] is True
     inf = call["inference_config"]

@@ -11,6 +11,7 @@ from PIL import Image
 
 from asl_recognition.images import preprocess_image
 from asl_recognition.photo import find_hand, preprocess_photo
+from asl_recognition.photo.handpose import hand_detector_available
 
 pytestmark = pytest.mark.realdata
 
@@ -70,3 +71,62 @@ def test_hand_crops_look_more_like_sign_mnist_than_centre_crops(
     before = [preprocess_image(np.asarray(Image.fromarray(rgb).convert("L"))) for _, rgb in photos]
     after = [preprocess_photo(rgb).image for _, rgb in photos]
     assert similarity(after) > similarity(before) + 0.05
+
+
+def test_learned_detector_finds_the_hand_in_almost_every_photo(photos: list[tuple[Path, np.ndarray]]) -> None:
+    """The landmarks' box holds the hand: it lies inside the photo, is hand-sized, and its
+    landmarks span most of it."""
+    assert hand_detector_available(), "hand models not installed: run 'asl-recognition install-hand-models'"
+    good = 0
+    for _, rgb in photos:
+        box = find_hand(rgb, detector="learned")
+        if box is None or box.pose is None:
+            continue
+        side = min(rgb.shape[:2])
+        span = np.ptp(box.pose.landmarks, axis=0).max()
+        centre = ((box.left + box.right) / 2, (box.top + box.bottom) / 2)
+        inside = 0 <= centre[0] < rgb.shape[1] and 0 <= centre[1] < rgb.shape[0]
+        good += inside and 0.15 * side <= box.side <= 1.2 * side and 0.6 * box.side <= span < box.side
+    assert good >= 0.9 * len(photos)
+
+
+def test_left_hands_are_mirrored_to_the_sign_mnist_side(photos: list[tuple[Path, np.ndarray]]) -> None:
+    """The dev signer uses Sign MNIST's hand side; the same photos mirrored show the other hand,
+    which the landmarks tell, so they give the originals' 28x28 inputs, not their mirror images."""
+    same = 0
+    subset = photos[::3]
+    for _, rgb in subset:
+        right = preprocess_photo(rgb)
+        left = preprocess_photo(np.ascontiguousarray(rgb[:, ::-1]))
+        if right.hand is None or right.hand.pose is None or left.hand is None:
+            continue
+        a, b = right.image.astype(int), left.image.astype(int)
+        same += (not right.mirrored) and left.mirrored and np.abs(a - b).mean() < np.abs(a - b[:, ::-1]).mean()
+    assert same >= 0.85 * len(subset)
+
+
+def test_detector_is_safe_to_share_between_threads(photos: list[tuple[Path, np.ndarray]]) -> None:
+    """The scoring service calls from several threads; LiteRT interpreters are not thread-safe."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asl_recognition.photo.handpose import detect_hand_pose
+
+    sample = [rgb for _, rgb in photos[:8]]
+    alone = [detect_hand_pose(rgb) for rgb in sample]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(detect_hand_pose, sample * 2))
+    for a, b in zip(alone * 2, together, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            np.testing.assert_allclose(a.landmarks, b.landmarks, atol=1e-3)
+
+
+def test_landmarks_are_read_in_sign_mnist_images(real_test: Any) -> None:
+    """The landmark model reads the hand in most 28x28 Sign MNIST crops (pose features' input)."""
+    from asl_recognition.photo.handpose import MIN_PRESENCE, crop_landmarks
+
+    points, presence = crop_landmarks(real_test.images[::25])
+    found = presence >= MIN_PRESENCE
+    assert found.mean() >= 0.85
+    span = np.ptp(points[found], axis=1).max(axis=1)  # the hand fills most of the crop
+    assert 12 < np.median(span) < 28

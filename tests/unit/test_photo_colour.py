@@ -60,11 +60,11 @@ def test_apply_gains_returns_a_copy() -> None:
 @pytest.mark.parametrize("cast", sorted(CASTS))
 def test_hand_under_a_colour_cast_is_found_through_white_balance(cast: str) -> None:
     photo, _ = synthetic_hand_photo()
-    expected = find_hand(photo)
+    expected = find_hand(photo, detector="skin")
     assert expected is not None and expected.gains == NEUTRAL  # found as taken: no correction
     tinted = _cast(photo, CASTS[cast])
     assert _box_in(tinted[::2, ::2], 0.5, NEUTRAL, lambda: []) is None  # the skin range alone loses the hand
-    box = find_hand(tinted)
+    box = find_hand(tinted, detector="skin")
     assert box is not None and box.gains != NEUTRAL
     assert dataclasses.replace(box, gains=NEUTRAL) == expected
     # the contrast step sees the hand under the same correction: the hand's mask, not the
@@ -73,12 +73,12 @@ def test_hand_under_a_colour_cast_is_found_through_white_balance(cast: str) -> N
     assert truth.sum() >= MIN_HAND_PIXELS
     assert (hand_mask_in_box(tinted, box) == truth).mean() > 0.97
     assert (hand_mask_in_box(tinted, dataclasses.replace(box, gains=NEUTRAL)) == truth).mean() < 0.8
-    assert preprocess_photo(tinted).hand == box
+    assert preprocess_photo(tinted, detector="skin").hand == box
 
 
 def test_a_photo_without_skin_stays_without_a_hand_after_balancing() -> None:
     wall = np.full((120, 160, 3), (120, 140, 200), np.uint8)  # a blue wall: grey-world makes it grey
-    assert find_hand(wall) is None
+    assert find_hand(wall, detector="skin") is None
 
 
 def test_hand_on_a_one_colour_wall_keeps_the_photo_as_taken() -> None:
@@ -86,7 +86,7 @@ def test_hand_on_a_one_colour_wall_keeps_the_photo_as_taken() -> None:
     wall = np.all(np.abs(photo.astype(int) - (205, 208, 214)) < 15, axis=-1)
     photo[wall] = (90, 160, 90)  # a green wall: grey-world would turn it grey and the hand magenta
     assert white_balance_gains(photo) != NEUTRAL
-    box = find_hand(photo)
+    box = find_hand(photo, detector="skin")
     assert box is not None and box.gains == NEUTRAL
     assert box.left <= 150 - 24 and box.right >= 150 + 24
 
@@ -107,12 +107,12 @@ def test_the_balanced_search_wins_only_with_the_only_or_a_larger_palm() -> None:
 
 def test_underexposed_hand_is_found_through_exposure() -> None:
     photo, _ = synthetic_hand_photo()
-    expected = find_hand(photo)
+    expected = find_hand(photo, detector="skin")
     assert expected is not None
     dark = _cast(photo, (0.2, 0.2, 0.2))  # ~2.3 stops under: the skin's chroma shrinks with it
     as_taken = _box_in(dark[::2, ::2], 0.5, NEUTRAL, lambda: [])
     assert as_taken is None or as_taken.palm_radius < expected.palm_radius / 2  # a fragment
-    box = find_hand(dark)
+    box = find_hand(dark, detector="skin")
     assert box is not None and min(box.gains) > 1.5  # brightened
     assert abs(box.left - expected.left) <= 2 and abs(box.top - expected.top) <= 2
     assert box.side == expected.side

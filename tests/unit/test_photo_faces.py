@@ -56,7 +56,7 @@ def test_the_hand_finder_ignores_a_bigger_face(astronaut: np.ndarray) -> None:
     assert mask[60:200, 20:146].sum() > 2 * mask[:, 150:].sum()
     (face,) = face_boxes(photo)
     assert face.top >= 60 and face.bottom <= 200 and face.left >= 20 and face.right <= 146
-    box = find_hand(photo)
+    box = find_hand(photo, detector="skin")
     assert box is not None
     assert box.top <= pr < box.bottom and box.left <= pc < box.right
     assert box.left >= 146  # nothing of the head

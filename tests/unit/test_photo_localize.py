@@ -32,7 +32,7 @@ def test_skin_mask_separates_skin_from_wall_and_ignores_darkness() -> None:
 )
 def test_box_is_square_around_the_hand_not_the_arm(arm_to: str, palm: tuple[int, int]) -> None:
     photo, (pr, pc) = synthetic_hand_photo(palm=palm, radius=24, arm_to=arm_to)
-    box = find_hand(photo)
+    box = find_hand(photo, detector="skin")
     assert box is not None
     assert box.right - box.left == box.bottom - box.top
     assert abs(box.palm[0] - pr) <= 3 and abs(box.palm[1] - pc) <= 3
@@ -50,23 +50,23 @@ def test_box_is_square_around_the_hand_not_the_arm(arm_to: str, palm: tuple[int,
 def test_wooden_frame_along_the_top_is_not_the_hand() -> None:
     photo, (pr, pc) = synthetic_hand_photo(frame=True)
     photo[:40] = WOOD  # a thick frame, bigger than the hand
-    box = find_hand(photo)
+    box = find_hand(photo, detector="skin")
     assert box is not None and _contains(box, pr, pc)
 
 
 def test_no_skin_means_no_hand() -> None:
     wall = np.empty((120, 160, 3), np.uint8)
     wall[:] = WALL
-    assert find_hand(wall) is None
+    assert find_hand(wall, detector="skin") is None
     speck = wall.copy()
     speck[50:53, 50:53] = SKIN  # far too small for a hand
-    assert find_hand(speck) is None
+    assert find_hand(speck, detector="skin") is None
 
 
 def test_box_is_in_original_coordinates_for_large_photos() -> None:
     small, _ = synthetic_hand_photo(palm=(110, 150), radius=24)
     big = np.repeat(np.repeat(small, 4, axis=0), 4, axis=1)  # 1280x960
-    b_small, b_big = find_hand(small), find_hand(big)
+    b_small, b_big = find_hand(small, detector="skin"), find_hand(big, detector="skin")
     assert b_small is not None and b_big is not None
     for a, b in ((b_small.left, b_big.left), (b_small.top, b_big.top), (b_small.side, b_big.side)):
         assert abs(4 * a - b) <= 10
@@ -75,7 +75,7 @@ def test_box_is_in_original_coordinates_for_large_photos() -> None:
 def test_edge_on_hand_on_a_thicker_forearm_is_boxed_not_the_forearm() -> None:
     """The palm is sought at the far end *along* the arm (geodesic), so a thin hand wins."""
     photo, (tip, wrist, left, right) = synthetic_edge_on_photo()
-    box = find_hand(photo)
+    box = find_hand(photo, detector="skin")
     assert box is not None
     assert tip <= box.palm[0] < wrist and left <= box.palm[1] < right  # on the hand
     assert _contains(box, tip + 2, (left + right) / 2)  # the fingertips are in
@@ -90,8 +90,8 @@ def test_speckled_skin_coloured_wall_next_to_the_hand_does_not_move_the_box(
 ) -> None:
     photo, _ = synthetic_hand_photo(palm=(110, 150), radius=24, frame=False)
     photo[np.abs(photo.astype(int) - np.array(SKIN)).max(axis=-1) < 15] = skin
-    alone = find_hand(photo)
-    walled = find_hand(add_speckled_wall(photo, slice(60, 240), slice(150, 300), seed=seed))
+    alone = find_hand(photo, detector="skin")
+    walled = find_hand(add_speckled_wall(photo, slice(60, 240), slice(150, 300), seed=seed), detector="skin")
     assert alone is not None and walled is not None
     tol = 0.1 * alone.side
     assert abs(walled.side - alone.side) <= tol
@@ -101,7 +101,7 @@ def test_speckled_skin_coloured_wall_next_to_the_hand_does_not_move_the_box(
 def test_frame_welded_to_the_fingertips_is_cut_off_not_the_hand_dropped() -> None:
     photo, (pr, pc) = synthetic_hand_photo(palm=(110, 150), radius=24, frame=False)
     photo[:52] = WOOD  # the fingers (up to row ~48) touch a thick frame along the whole top
-    box = find_hand(photo)
+    box = find_hand(photo, detector="skin")
     assert box is not None and _contains(box, pr, pc)
     assert abs(box.palm[0] - pr) <= 4 and abs(box.palm[1] - pc) <= 4
     assert box.top >= 30  # the frame is not in the box

@@ -39,13 +39,15 @@ def test_random_mirror_respects_probability_and_policy(monkeypatch: object) -> N
     assert not f_j.any()
 
 
-def test_preprocessing_is_mirror_equivariant() -> None:
-    """A left hand photo gives the mirror image of the right hand's input: mirroring is left to
-    the model (trained with random flips), not guessed by preprocessing."""
+def test_skin_preprocessing_is_mirror_equivariant() -> None:
+    """Without landmarks the hand's side is unknown: a left hand photo gives the mirror image
+    of the right hand's input, and nothing is flipped (left to a model trained with flips)."""
     photo, _ = synthetic_hand_photo(palm=(110, 130), arm_to="bottom")
     flipped = np.ascontiguousarray(photo[:, ::-1])
-    a, b = find_hand(photo), find_hand(flipped)
+    a, b = find_hand(photo, detector="skin"), find_hand(flipped, detector="skin")
     assert a is not None and b is not None
     assert abs((photo.shape[1] - a.right) - b.left) <= 2 and abs(a.top - b.top) <= 2
-    right, left = preprocess_photo(photo).image, preprocess_photo(flipped).image
+    ra, rb = preprocess_photo(photo, detector="skin"), preprocess_photo(flipped, detector="skin")
+    assert not ra.mirrored and not rb.mirrored
+    right, left = ra.image, rb.image
     assert np.abs(right.astype(int) - mirror(left).astype(int)).mean() < 6
