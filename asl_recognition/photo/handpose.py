@@ -74,8 +74,9 @@ SKELETON: tuple[tuple[int, int], ...] = (
 PALM_POLYGON = (0, 1, 5, 9, 13, 17)
 
 FloatArray = npt.NDArray[np.float64]
-#: Crops whose landmarks are remembered (by content; ~0.4 KB each): training reads the fit
-#: part, then the whole training file, and a comparison reads the test file once per model.
+#: Crops whose landmarks are remembered, first in first out (keyed by content; ~0.4 KB each):
+#: training reads the fit part, then the whole training file, and a comparison reads the test
+#: file once per model.
 CROP_CACHE_SIZE = 100_000
 _CROP_CACHE: collections.OrderedDict[bytes, tuple[FloatArray, float]] = collections.OrderedDict()
 _CROP_CACHE_LOCK = threading.Lock()

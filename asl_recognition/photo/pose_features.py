@@ -39,8 +39,8 @@ def pose_features(points: npt.NDArray[np.float64], presence: npt.NDArray[np.floa
 
     >>> pts = np.zeros((1, 21, 2)); pts[0, MIDDLE_KNUCKLE] = (0.0, -10.0); pts[0, 20] = (5.0, -20.0)
     >>> f = pose_features(pts, np.array([0.9]))
-    >>> f.shape, f[0, 2 * (MIDDLE_KNUCKLE - 1) + 1].item(), f[0, 38:].tolist()
-    ((1, 41), -1.0, [0.5, -2.0, 0.8999999761581543])
+    >>> f.shape, f[0, 2 * (MIDDLE_KNUCKLE - 1) + 1].item(), [round(float(v), 3) for v in f[0, 38:]]
+    ((1, 41), -1.0, [0.5, -2.0, 0.9])
     """
     rel = points[:, 1:] - points[:, WRIST : WRIST + 1]
     palm = np.maximum(np.hypot(*rel[:, MIDDLE_KNUCKLE - 1].T), MIN_PALM)

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import MissingDependencyError, TrainingError
-from asl_recognition.trainers._sklearn import PREPROCESSING, make_preprocessor, n_features
+from asl_recognition.trainers._sklearn import PIXEL_PREPROCESSING, make_preprocessor, n_features
 from asl_recognition.trainers.base import TrialRecord
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def _space(family: str) -> dict[str, Any]:
 
     trees = family in ("extra_trees", "random_forest")
     common: dict[str, Any] = {
-        "preprocessing": {"domain": tune.choice(list(PREPROCESSING)), "init_value": "hog"},
+        "preprocessing": {"domain": tune.choice(list(PIXEL_PREPROCESSING)), "init_value": "hog"},
         "pca_components": {
             "domain": tune.choice(_TREE_PCA_CHOICES if trees else _PCA_CHOICES),
             "init_value": 0,

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
 
 __all__ = [
+    "PIXEL_PREPROCESSING",
     "PREPROCESSING",
     "HogFeatures",
     "PerImageNormalizer",
@@ -152,6 +153,9 @@ _PREPROCESSORS: dict[str, type[TransformerMixin]] = {
 }
 #: the preprocessing steps a pipeline may start with (see :func:`make_preprocessor`)
 PREPROCESSING: tuple[str, ...] = tuple(_PREPROCESSORS)
+#: the steps computed from the pixels alone, cheap enough for a search to try (``landmarks``
+#: runs a neural network per image, ~15 ms here, and needs the hand models)
+PIXEL_PREPROCESSING: tuple[str, ...] = ("scale", "per_image", "hog")
 
 
 def make_preprocessor(name: str) -> TransformerMixin:
