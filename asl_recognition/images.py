@@ -63,8 +63,8 @@ def preprocess_image(
     5. **Photo branch**: a *colour* image larger than 28x28 is a photo, not a Sign MNIST crop:
        it goes through :func:`asl_recognition.photo.preprocess_photo` (hand landmarks from the
        learned detector, else skin colour; square hand crop, area resize, contrast matched to
-       Sign MNIST, left hands mirrored; see ``docs/photos.md``) and steps 6-8 are skipped. 28x28 inputs and greyscale images keep
-       the steps below unchanged.
+       Sign MNIST, left hands mirrored; see ``docs/photos.md``) and steps 6-8 are skipped.
+       28x28 inputs and greyscale images keep the steps below unchanged.
     6. **Greyscale**: transparent pixels are composited on white, then any mode becomes 8-bit
        luminance (ITU-R 601-2: L = 0.299 R + 0.587 G + 0.114 B); 16-bit and float images are
        scaled to 0..255.
