@@ -98,6 +98,13 @@ class ProductModel(TrainedModel):
         super().__init__(metadata=metadata)
         self.members = named
 
+    def set_threads(self, threads: int | None) -> None:
+        """Cap the compute threads of the members that have their own pool (a server worker)."""
+        for member in self.members.values():
+            set_threads = getattr(member, "set_threads", None)
+            if callable(set_threads):
+                set_threads(threads)
+
     def member_probabilities(self, images: Any) -> dict[str, npt.NDArray[np.float32]]:
         """Each member's probabilities for ``images`` (for comparisons and diagnosis)."""
         return {name: m.predict_proba(images) for name, m in self.members.items()}

@@ -232,6 +232,23 @@ def test_from_environ_and_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(score, "_scorer", None)
 
 
+def test_a_product_model_is_served_from_its_directory(tmp_path: Path) -> None:
+    """A product of experts (members in sub-folders) is found, loaded and answers like any model."""
+    from asl_recognition.ensemble import ProductModel, combine_probabilities
+
+    product = ProductModel({"a": _model(), "b": _model()})
+    product.save(tmp_path / "azureml-models" / "asl-product" / "1" / "cnn_pose")
+    s = Scorer.from_environ({"AZUREML_MODEL_DIR": str(tmp_path / "azureml-models")})
+    assert isinstance(s.model, ProductModel) and set(s.model.members) == {"a", "b"}
+    image = np.full((1, 28, 28), 200.0)
+    reply = s.handle(method="POST", body=json.dumps({"data": image.reshape(1, -1).tolist()}).encode(),
+                     content_type="application/json")  # fmt: skip
+    assert reply.status == 200
+    alone = _model().predict_proba(image)
+    expected = int(np.asarray(VALID_LABELS)[combine_probabilities([alone, alone]).argmax()])
+    assert json.loads(reply.body)["result"] == [expected]
+
+
 def test_worker_threads_share_the_cpus_between_workers() -> None:
     assert worker_threads({"ASL_MODEL_THREADS": "3", "WORKER_COUNT": "8"}) == 3
     assert worker_threads({"WORKER_COUNT": "10000"}) == 1
