@@ -34,6 +34,7 @@ trainers of the same job as members (``members: [cnn_fast, pose]``), reusing the
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
 
 __all__ = ["FLOOR", "ProductModel", "ProductTrainer", "combine_probabilities"]
+
+log = logging.getLogger(__name__)
 
 #: Smallest probability a member contributes (log of zero is minus infinity).
 FLOOR = 1e-6
@@ -138,6 +141,9 @@ class ProductTrainer:
     Args:
         members: name -> ``{"name": backend, "params": {...}}`` trainer specs, or name -> an
             already trained :class:`~asl_recognition.model.TrainedModel` (kept as it is).
+
+    The product's validation accuracy is reported only when no member was refit on the whole
+    training file (``refit: true`` in the main job): such a member has seen the validation rows.
     """
 
     name = "product"
@@ -169,6 +175,11 @@ class ProductTrainer:
             models[key] = result.model
             timings[f"{key}_fit_s"] = result.timings.get("fit_s", 0.0)
         model = ProductModel({k: models[k] for k in self.params["members"]})
+        refit = [k for k, m in models.items() if m.metadata.extra.get("refit")]
+        if refit and validation is not None:
+            # a member retrained on the whole training file has seen the validation rows
+            log.info("product: no validation metrics (members %s were refit on the validation rows too)", refit)
+            validation = None
         metrics = validation_metrics(model, validation) if validation is not None else {}
         model.metadata.metrics.update(metrics)
         timings["fit_s"] = time.perf_counter() - start

@@ -94,6 +94,11 @@ def test_main_job_combines_earlier_trainers_models(tmp_path: Path) -> None:
     expected = combine_probabilities(parts)
     np.testing.assert_allclose(both.predict_proba(data.test.images), expected, rtol=1e-5)
     assert {e.name for e in result.comparison.models} == {"lr", "rf", "both"}
+    assert result.comparison.model("both").validation_accuracy is not None
+    # a member refit on the whole training file has seen the validation rows: no product validation
+    cfg["trainer"]["rf"]["refit"] = True
+    refit = run_job(cfg, output_dir=tmp_path / "refit", data=data)
+    assert "validation_accuracy" not in refit.results["both"].metrics
     cfg["trainer"] = {"both": cfg["trainer"]["both"], **{k: v for k, v in cfg["trainer"].items() if k != "both"}}
     with pytest.raises(ConfigurationError, match="listed before it"):
         run_job(cfg, output_dir=tmp_path / "again", data=data)
