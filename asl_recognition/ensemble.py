@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import InvalidParameterError, ModelFormatError
-from asl_recognition.model import ModelMetadata, TrainedModel, load_model
+from asl_recognition.model import METADATA_FILE, ModelMetadata, TrainedModel, load_model
 from asl_recognition.trainers.base import TrainResult, get_trainer, validation_metrics
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class ProductModel(TrainedModel):
         for name, member in self.members.items():
             folder = f"{_MEMBERS_DIR}/{name}"
             member.save(directory / folder)
-            files[f"member:{name}"] = f"{folder}/asl_model.json"
+            files[f"member:{name}"] = f"{folder}/{METADATA_FILE}"
             for role, file in member.metadata.files.items():
                 files[f"member:{name}:{role}"] = f"{folder}/{file}"
         return files

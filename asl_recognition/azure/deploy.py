@@ -3,9 +3,9 @@
 The model directory (any backend's saved :class:`~asl_recognition.model.TrainedModel`) is
 registered with ``Model.register``, with the installed hand models bundled beside it
 (:func:`~asl_recognition.photo.hand_models.bundle_hand_models`: the container cannot fetch
-them, and the photo preprocessing and pose features need them); the service runs the library's one scoring script,
-``asl_recognition/deploy/score.py``, in an ``Environment`` built from the library's pinned
-``serve`` requirements plus the library wheel.
+them, and the photo preprocessing and pose features need them). The service runs the
+library's one scoring script, ``asl_recognition/deploy/score.py``, in an ``Environment`` built
+from the library's pinned ``serve`` requirements plus the library wheel.
 
 >>> cfg = aci_deployment_config(AciSettings(cpu_cores=1, memory_gb=2))
 >>> cfg.cpu_cores, cfg.memory_gb, cfg.auth_enabled

@@ -39,12 +39,12 @@ from asl_recognition._io import atomic_write_bytes, atomic_write_text
 from asl_recognition.errors import ConfigurationError
 
 __all__ = [
+    "BUNDLED_DIR",
     "ENV_VAR",
     "LANDMARK_MODEL",
     "MODEL_FILES",
     "PALM_MODEL",
     "SOURCE_PACKAGE",
-    "BUNDLED_DIR",
     "bundle_hand_models",
     "default_cache_dir",
     "hand_model_dir",
@@ -56,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 #: Environment variable naming the directory with the model files (``off``: no detector).
 ENV_VAR = "ASL_HAND_MODELS"
-#: The PyPI release whose wheel ships the models (the files are the same in every platform wheel).
+#: The PyPI release whose wheel ships the models (the download is pinned to its cp311 manylinux wheel).
 SOURCE_PACKAGE = "mediapipe==0.10.14"
 PALM_MODEL = "palm_detection_full.tflite"
 LANDMARK_MODEL = "hand_landmark_full.tflite"
@@ -185,6 +185,7 @@ def install_hand_models(
     """
     target = Path(dest) if dest is not None else default_cache_dir()
     have = _complete(target)
+    # a file that fails the check (damaged, or another model) is replaced, not reported
     if have is not None and all(_sha256(p) == MODEL_FILES[n][1] for n, p in have.items()):
         logger.info("hand models already installed in %s", target)
         return target
@@ -200,11 +201,16 @@ def install_hand_models(
                     blobs[name] = data
         except (KeyError, zipfile.BadZipFile, OSError) as exc:
             raise ConfigurationError(f"{source} is not a mediapipe 0.10 wheel with the hand models: {exc}") from None
+    _write(target, blobs)
+    logger.info("hand models installed in %s", target)
+    return target
+
+
+def _write(target: Path, blobs: dict[str, bytes]) -> None:
+    """Write the verified model files and their notice into ``target`` (atomically, each)."""
     for name, data in blobs.items():
         atomic_write_bytes(target / name, data)
     atomic_write_text(target / "NOTICE.txt", _NOTICE.format(source=SOURCE_PACKAGE))
-    logger.info("hand models installed in %s", target)
-    return target
 
 
 def bundle_hand_models(model_dir: str | os.PathLike[str]) -> bool:
@@ -214,10 +220,7 @@ def bundle_hand_models(model_dir: str | os.PathLike[str]) -> bool:
     if paths is None:
         logger.warning("no hand models installed: the service will use the skin-colour hand localiser")
         return False
-    target = Path(model_dir) / BUNDLED_DIR
-    for name, path in paths.items():
-        atomic_write_bytes(target / name, path.read_bytes())
-    atomic_write_text(target / "NOTICE.txt", _NOTICE.format(source=SOURCE_PACKAGE))
+    _write(Path(model_dir) / BUNDLED_DIR, {name: path.read_bytes() for name, path in paths.items()})
     return True
 
 

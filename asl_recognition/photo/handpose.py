@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition.data.arrays import IMAGE_SHAPE
 from asl_recognition.photo.hand_models import LANDMARK_MODEL, PALM_MODEL, hand_model_dir
 
 __all__ = [
@@ -281,12 +282,18 @@ def _to_photo(uv: FloatArray, region: _Region, size: int) -> FloatArray:
     return np.stack([x, y], axis=1)
 
 
-def _landmarks(rgb: npt.NDArray[np.uint8], region: _Region, model: Runner) -> tuple[FloatArray, float, float]:
-    """Landmarks (photo pixels), presence and side score of the hand in ``region``."""
-    crop = _crop(rgb, region, LANDMARK_INPUT)
+def _read_hand(crop: npt.NDArray[np.uint8], model: Runner) -> tuple[FloatArray, float, float]:
+    """The landmark model on a ``LANDMARK_INPUT``-square RGB crop: landmarks (x, y in crop
+    pixels), presence and side score."""
     out = model(crop.astype(np.float32)[None] / 255.0)
     uv = out["Identity"][0].reshape(21, 3)[:, :2].astype(np.float64)
-    return _to_photo(uv, region, LANDMARK_INPUT), float(out["Identity_1"][0, 0]), float(out["Identity_2"][0, 0])
+    return uv, float(out["Identity_1"][0, 0]), float(out["Identity_2"][0, 0])
+
+
+def _landmarks(rgb: npt.NDArray[np.uint8], region: _Region, model: Runner) -> tuple[FloatArray, float, float]:
+    """Landmarks (photo pixels), presence and side score of the hand in ``region``."""
+    uv, presence, side = _read_hand(_crop(rgb, region, LANDMARK_INPUT), model)
+    return _to_photo(uv, region, LANDMARK_INPUT), presence, side
 
 
 def detect_hand_pose(rgb: npt.NDArray[np.uint8]) -> HandPose | None:
@@ -357,7 +364,7 @@ def crop_landmarks(images: npt.NDArray[np.uint8]) -> tuple[FloatArray, FloatArra
             "(and do not set $ASL_HAND_MODELS=off)"
         )
     model = models[1]
-    batch = np.asarray(images, dtype=np.uint8).reshape(-1, 28, 28)
+    batch = np.asarray(images, dtype=np.uint8).reshape(-1, *IMAGE_SHAPE)
     n = LANDMARK_INPUT
     points = np.empty((len(batch), 21, 2))
     presence = np.empty(len(batch))
@@ -366,9 +373,9 @@ def crop_landmarks(images: npt.NDArray[np.uint8]) -> tuple[FloatArray, FloatArra
         with _CROP_CACHE_LOCK:
             hit = _CROP_CACHE.get(key)
         if hit is None:
-            big = np.asarray(Image.fromarray(image).resize((n, n), Image.Resampling.BICUBIC), np.float32) / 255.0
-            out = model(np.repeat(big[None, :, :, None], 3, axis=3))
-            hit = (out["Identity"][0].reshape(21, 3)[:, :2] * (28.0 / n), float(out["Identity_1"][0, 0]))
+            big = np.asarray(Image.fromarray(image).resize((n, n), Image.Resampling.BICUBIC))
+            uv, found, _ = _read_hand(np.repeat(big[:, :, None], 3, axis=2), model)
+            hit = (uv * (IMAGE_SHAPE[0] / n), found)
             with _CROP_CACHE_LOCK:
                 _CROP_CACHE[key] = hit
                 if len(_CROP_CACHE) > CROP_CACHE_SIZE:
