@@ -115,6 +115,17 @@ class ProductModel(TrainedModel):
     def _predict_proba(self, images: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
         return combine_probabilities(list(self.member_probabilities(images).values()))
 
+    @property
+    def reads_photos(self) -> bool:  # type: ignore[override]
+        """True when a member reads photos itself: the product then passes photos through."""
+        return any(m.reads_photos for m in self.members.values())
+
+    def predict_observations_proba(self, observations: Sequence[Any]) -> npt.NDArray[np.float64]:
+        """The product of the members' probabilities for the same (shared) observations."""
+        if not observations:
+            return np.zeros((0, len(self.labels)))
+        return combine_probabilities([m.predict_observations_proba(observations) for m in self.members.values()])
+
     def _save_files(self, directory: Path) -> Mapping[str, str]:
         files: dict[str, str] = {}
         for name, member in self.members.items():

@@ -40,7 +40,7 @@ import datetime as _dt
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -232,6 +232,50 @@ class TrainedModel(ABC):
     def _predict_proba(self, images: npt.NDArray[np.float32]) -> npt.ArrayLike:
         """Probabilities for a validated float32 (N, 28, 28) batch of 0..255 pixels."""
 
+    # -- photos -----------------------------------------------------------------------------
+    #: True for a model that reads the photo itself (its hand observation: landmarks, hand
+    #: side, crop) rather than only the 28x28 crop :func:`~asl_recognition.images.preprocess_image`
+    #: makes of it. Front ends pass such models the photo.
+    reads_photos: ClassVar[bool] = False
+
+    def predict_photos_proba(self, photos: Sequence[Any], *, observations: Sequence[Any] | None = None,
+                             cache: bool = False) -> npt.NDArray[np.float32]:  # fmt: skip
+        """Class probabilities for real photos, shape (N, len(labels)).
+
+        Args:
+            photos: paths, encoded bytes (JPEG/PNG) or RGB pixel arrays of any size.
+            observations: their :class:`~asl_recognition.photo.HandObservation` s, when already
+                made (e.g. shared by the members of an ensemble); ``photos`` is then ignored.
+            cache: keep observations of encoded photos in the on-disk cache
+                (:func:`~asl_recognition.photo.observe_photos`).
+        """
+        if observations is None:
+            from asl_recognition.photo.observe import observe_photos
+
+            observations = observe_photos(list(photos), cache=cache)
+        proba = np.asarray(self.predict_observations_proba(observations), dtype=np.float32)
+        if proba.shape != (len(observations), len(self.labels)):
+            raise ModelFormatError(
+                f"{type(self).__name__} returned photo probabilities of shape {proba.shape}, "
+                f"expected {(len(observations), len(self.labels))}"
+            )
+        return proba
+
+    def predict_photos(self, photos: Sequence[Any], *, observations: Sequence[Any] | None = None,
+                       cache: bool = False) -> npt.NDArray[np.int64]:  # fmt: skip
+        """Most probable label id per photo (see :meth:`predict_photos_proba`)."""
+        proba = self.predict_photos_proba(photos, observations=observations, cache=cache)
+        labels: npt.NDArray[np.int64] = np.asarray(self.labels, dtype=np.int64)[proba.argmax(axis=1)]
+        return labels
+
+    def predict_observations_proba(self, observations: Sequence[Any]) -> npt.ArrayLike:
+        """Probabilities for hand observations. A 28x28 model reads each observation's crop (what
+        :func:`~asl_recognition.images.preprocess_image` returns for the photo); photo-native
+        models override this."""
+        if not observations:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.predict_proba(np.stack([o.image for o in observations]))
+
     # -- persistence ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
         """Save to directory ``path`` atomically and return it.
@@ -278,6 +322,7 @@ model_types.register("sklearn", "asl_recognition.trainers._sklearn:SklearnModel"
 model_types.register("keras", "asl_recognition.trainers.cnn.keras_model:KerasModel", extra="keras")
 model_types.register("onnx", "asl_recognition.onnx_model:OnnxModel", extra="serve")
 model_types.register("product", "asl_recognition.ensemble:ProductModel")
+model_types.register("photo", "asl_recognition.models.photo:PhotoModel")
 
 
 def register_model_type(name: str) -> Callable[[type[M]], type[M]]:

@@ -18,11 +18,12 @@ from asl_recognition.photo.augment import PhotoAugmentation, augment_photo_like
 from asl_recognition.photo.localize import HandBox, find_hand, skin_mask
 from asl_recognition.photo.mirror import MIRRORABLE_LETTERS, mirror, random_mirror
 from asl_recognition.photo.normalize import match_contrast
-from asl_recognition.photo.pipeline import PhotoResult, is_colour_photo, preprocess_photo
+from asl_recognition.photo.pipeline import HandObservation, PhotoResult, is_colour_photo, preprocess_photo
 
 __all__ = [
     "MIRRORABLE_LETTERS",
     "HandBox",
+    "HandObservation",
     "PhotoAugmentation",
     "PhotoResult",
     "augment_photo_like",

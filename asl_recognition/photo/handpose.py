@@ -36,9 +36,11 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.data.arrays import IMAGE_SHAPE
+from asl_recognition.errors import InvalidParameterError
 from asl_recognition.photo.hand_models import LANDMARK_MODEL, PALM_MODEL, hand_model_dir
 
 __all__ = [
+    "ATTEMPTS",
     "MIN_PALM_SCORE",
     "MIN_PRESENCE",
     "HandPose",
@@ -75,11 +77,11 @@ SKELETON: tuple[tuple[int, int], ...] = (
 PALM_POLYGON = (0, 1, 5, 9, 13, 17)
 
 FloatArray = npt.NDArray[np.float64]
-#: Crops whose landmarks are remembered, first in first out (keyed by content; ~0.4 KB each):
+#: Crops whose landmarks are remembered, first in first out (keyed by content; ~1.5 KB each):
 #: training reads the fit part, then the whole training file, and a comparison reads the test
 #: file once per model.
 CROP_CACHE_SIZE = 100_000
-_CROP_CACHE: collections.OrderedDict[bytes, tuple[FloatArray, float]] = collections.OrderedDict()
+_CROP_CACHE: collections.OrderedDict[bytes, _Reading] = collections.OrderedDict()
 _CROP_CACHE_LOCK = threading.Lock()
 #: A model: input batch -> outputs by tensor name (a :class:`_Model`, or a stand-in in tests).
 Runner = Callable[[npt.NDArray[np.float32]], dict[str, npt.NDArray[np.float32]]]
@@ -95,13 +97,28 @@ class HandPose:
         presence: the landmark model's hand-presence score (0..1).
         palm_score: the palm detector's score (0..1).
         side_score: the landmark model's hand-side output (0..1). Sign Language MNIST's
-            hands score high (median 0.99 over 300 test images): a low score is the other hand.
+            hands score high: a low score is the other hand
+            (:func:`~asl_recognition.photo.mirror.is_other_side`).
+        depth: ``(21,)`` relative depth of each landmark (towards the camera is negative), in
+            the same pixel units as ``landmarks``, the wrist near 0 (MediaPipe's ``z``).
+        world: ``(21, 3)`` the landmarks in metres, centred on the hand, axes as the camera's
+            (x right, y down, z away): the hand's 3-D shape whatever its size in the photo.
+        attempt: which detection attempt found the hand (one of :data:`ATTEMPTS`).
     """
 
     landmarks: FloatArray
     presence: float
     palm_score: float
     side_score: float
+    depth: FloatArray | None = None
+    world: FloatArray | None = None
+    attempt: str = "photo"
+
+    @property
+    def points3d(self) -> FloatArray:
+        """``(21, 3)``: x, y in photo pixels and :attr:`depth` (zeros when unknown)."""
+        depth = np.zeros(len(self.landmarks)) if self.depth is None else self.depth
+        return np.column_stack([self.landmarks, depth])
 
     @property
     def palm_length(self) -> float:
@@ -282,42 +299,138 @@ def _to_photo(uv: FloatArray, region: _Region, size: int) -> FloatArray:
     return np.stack([x, y], axis=1)
 
 
-def _read_hand(crop: npt.NDArray[np.uint8], model: Runner) -> tuple[FloatArray, float, float]:
-    """The landmark model on a ``LANDMARK_INPUT``-square RGB crop: landmarks (x, y in crop
-    pixels), presence and side score."""
+@dataclasses.dataclass(frozen=True)
+class _Reading:
+    """The landmark model's outputs for one crop (points in that crop's pixels)."""
+
+    points: FloatArray  # (21, 3): x, y, relative depth
+    presence: float
+    side: float
+    world: FloatArray | None  # (21, 3) metres, when the model has that output
+
+
+def _read_hand(crop: npt.NDArray[np.uint8], model: Runner) -> _Reading:
+    """The landmark model on a ``LANDMARK_INPUT``-square RGB crop."""
     out = model(crop.astype(np.float32)[None] / 255.0)
-    uv = out["Identity"][0].reshape(21, 3)[:, :2].astype(np.float64)
-    return uv, float(out["Identity_1"][0, 0]), float(out["Identity_2"][0, 0])
+    world = out.get("Identity_3")
+    return _Reading(
+        points=out["Identity"][0].reshape(21, 3).astype(np.float64),
+        presence=float(out["Identity_1"][0, 0]),
+        side=float(out["Identity_2"][0, 0]),
+        world=None if world is None else world[0].reshape(21, 3).astype(np.float64),
+    )
 
 
-def _landmarks(rgb: npt.NDArray[np.uint8], region: _Region, model: Runner) -> tuple[FloatArray, float, float]:
-    """Landmarks (photo pixels), presence and side score of the hand in ``region``."""
-    uv, presence, side = _read_hand(_crop(rgb, region, LANDMARK_INPUT), model)
-    return _to_photo(uv, region, LANDMARK_INPUT), presence, side
+def _landmarks(rgb: npt.NDArray[np.uint8], region: _Region, model: Runner) -> _Reading:
+    """The landmark model's reading of the hand in ``region``, points in photo pixels."""
+    r = _read_hand(_crop(rgb, region, LANDMARK_INPUT), model)
+    xy = _to_photo(r.points[:, :2], region, LANDMARK_INPUT)
+    depth = r.points[:, 2] * (region.side / LANDMARK_INPUT)
+    world = r.world
+    if world is not None:  # the model saw the region upright: turn its 3-D points back, as xy
+        c, s = math.cos(region.rotation), math.sin(region.rotation)
+        world = np.column_stack([c * world[:, 0] - s * world[:, 1], s * world[:, 0] + c * world[:, 1], world[:, 2]])
+    return dataclasses.replace(r, points=np.column_stack([xy, depth]), world=world)
 
 
-def detect_hand_pose(rgb: npt.NDArray[np.uint8]) -> HandPose | None:
-    """The most confident hand of an ``(H, W, 3)`` uint8 RGB photo, or None.
+def _pose(reading: _Reading, palm_score: float, attempt: str) -> HandPose:
+    return HandPose(landmarks=reading.points[:, :2], presence=reading.presence, palm_score=palm_score,
+                    side_score=reading.side, depth=reading.points[:, 2], world=reading.world,
+                    attempt=attempt)  # fmt: skip
 
-    None when the hand models are not installed, no palm scores at least
-    :data:`MIN_PALM_SCORE`, or the landmark model's presence score stays below
-    :data:`MIN_PRESENCE`.
-    """
-    models = _models()
-    if models is None:
-        return None
+
+#: The detection attempts, in order; the first that finds a hand wins:
+#: ``photo``: MediaPipe's single-image graph on the photo as it is;
+#: ``padded``: the photo centred in a frame :data:`PAD_FACTOR` times its size (black border), so
+#: that a hand filling the frame (a tight crop) shows the palm detector the context it needs;
+#: ``whole``: the landmark model reads the whole (square) photo as a hand crop, as it reads a
+#: tracked hand region: a crop that is all hand has no palm in view to detect;
+#: ``zoom``: the palm detector on overlapping windows of half the photo's size, for hands too
+#: small in a large frame for the detector's 192x192 input.
+ATTEMPTS = ("photo", "padded", "whole", "zoom")
+PAD_FACTOR = 2.0
+#: Zoom windows: ``ZOOM_GRID`` x ``ZOOM_GRID`` windows, each ``ZOOM_WINDOW`` of the photo's side.
+ZOOM_GRID = 3
+ZOOM_WINDOW = 0.5
+
+
+def _hand_from_palms(rgb: npt.NDArray[np.uint8], models: tuple[Runner, Runner], attempt: str,
+                     offset: tuple[float, float] = (0.0, 0.0)) -> HandPose | None:  # fmt: skip
+    """The palm detector, then the landmarks twice (MediaPipe's graph), on ``rgb``; points are
+    shifted by ``offset`` (x, y) into the caller's photo."""
     palm_model, landmark_model = models
     palms = _palms(np.ascontiguousarray(rgb), palm_model)
     if not palms:
         return None
     score, box, keypoints = palms[0]
-    points, presence, side = _landmarks(rgb, _region_from_palm(box, keypoints), landmark_model)
-    if presence >= MIN_PRESENCE:  # once more, from the landmarks (MediaPipe's tracking rule)
-        points, presence, side = _landmarks(rgb, _region_from_landmarks(points), landmark_model)
-    if presence < MIN_PRESENCE:
-        logger.debug("palm found (score %.2f) but no hand landmarks (presence %.2f)", score, presence)
+    reading = _landmarks(rgb, _region_from_palm(box, keypoints), landmark_model)
+    if reading.presence >= MIN_PRESENCE:  # once more, from the landmarks (MediaPipe's tracking rule)
+        reading = _landmarks(rgb, _region_from_landmarks(reading.points[:, :2]), landmark_model)
+    if reading.presence < MIN_PRESENCE:
+        logger.debug("palm found (score %.2f) but no hand landmarks (presence %.2f)", score, reading.presence)
         return None
-    return HandPose(landmarks=points, presence=presence, palm_score=score, side_score=side)
+    shift = np.array([offset[0], offset[1], 0.0])
+    return _pose(dataclasses.replace(reading, points=reading.points + shift), score, attempt)
+
+
+def _padded(rgb: npt.NDArray[np.uint8], models: tuple[Runner, Runner]) -> HandPose | None:
+    h, w = rgb.shape[:2]
+    ph, pw = round(h * PAD_FACTOR), round(w * PAD_FACTOR)
+    oy, ox = (ph - h) // 2, (pw - w) // 2
+    frame = np.zeros((ph, pw, 3), np.uint8)
+    frame[oy : oy + h, ox : ox + w] = rgb
+    return _hand_from_palms(frame, models, "padded", offset=(-ox, -oy))
+
+
+def _whole(rgb: npt.NDArray[np.uint8], models: tuple[Runner, Runner]) -> HandPose | None:
+    h, w = rgb.shape[:2]
+    region = _Region(cx=w / 2, cy=h / 2, side=float(max(h, w)), rotation=0.0)
+    reading = _landmarks(rgb, region, models[1])
+    if reading.presence < MIN_PRESENCE:
+        return None
+    refined = _landmarks(rgb, _region_from_landmarks(reading.points[:, :2]), models[1])
+    return _pose(refined if refined.presence >= reading.presence else reading, 0.0, "whole")
+
+
+def _confidence(pose: HandPose) -> float:
+    return pose.palm_score * pose.presence
+
+
+def _zoom(rgb: npt.NDArray[np.uint8], models: tuple[Runner, Runner]) -> HandPose | None:
+    h, w = rgb.shape[:2]
+    wh, ww = max(1, round(h * ZOOM_WINDOW)), max(1, round(w * ZOOM_WINDOW))
+    best: HandPose | None = None
+    for top in np.linspace(0, h - wh, ZOOM_GRID).round().astype(int):
+        for left in np.linspace(0, w - ww, ZOOM_GRID).round().astype(int):
+            window = rgb[top : top + wh, left : left + ww]
+            found = _hand_from_palms(window, models, "zoom", offset=(float(left), float(top)))
+            if found is not None and (best is None or _confidence(found) > _confidence(best)):
+                best = found
+    return best
+
+
+def detect_hand_pose(rgb: npt.NDArray[np.uint8], *, attempts: tuple[str, ...] = ATTEMPTS) -> HandPose | None:
+    """The most confident hand of an ``(H, W, 3)`` uint8 RGB photo, or None.
+
+    The detection attempts (:data:`ATTEMPTS`) run in order until one finds a hand. None when
+    the hand models are not installed, or no attempt finds a palm scoring at least
+    :data:`MIN_PALM_SCORE` whose landmarks have a presence of at least :data:`MIN_PRESENCE`.
+    """
+    unknown = set(attempts) - set(ATTEMPTS)
+    if unknown:
+        raise InvalidParameterError(f"unknown detection attempt(s) {sorted(unknown)}; available: {', '.join(ATTEMPTS)}")
+    models = _models()
+    if models is None:
+        return None
+    rgb = np.ascontiguousarray(rgb)
+    steps: dict[str, Callable[[npt.NDArray[np.uint8], tuple[Runner, Runner]], HandPose | None]] = {
+        "photo": lambda x, m: _hand_from_palms(x, m, "photo"), "padded": _padded, "whole": _whole, "zoom": _zoom,
+    }  # fmt: skip
+    for name in attempts:
+        found = steps[name](rgb, models)
+        if found is not None:
+            return found
+    return None
 
 
 def draw_hand(pose: HandPose, size: int, transform: Callable[[FloatArray], FloatArray], width: float) -> Any:
@@ -340,15 +453,31 @@ def draw_hand(pose: HandPose, size: int, transform: Callable[[FloatArray], Float
     return image
 
 
-def crop_landmarks(images: npt.NDArray[np.uint8]) -> tuple[FloatArray, FloatArray]:
-    """Landmarks of the hand filling each 28x28 crop: ``(N, 21, 2)`` in crop pixels, and the
-    ``(N,)`` presence scores.
+@dataclasses.dataclass(frozen=True)
+class CropReadings:
+    """The landmark model's readings of a batch of 28x28 crops.
+
+    Attributes:
+        points: ``(N, 21, 3)`` x, y in crop pixels and relative depth (same units).
+        world: ``(N, 21, 3)`` landmarks in metres, centred on the hand.
+        presence: ``(N,)`` hand-presence scores.
+        side: ``(N,)`` hand-side scores.
+    """
+
+    points: FloatArray
+    world: FloatArray
+    presence: FloatArray
+    side: FloatArray
+
+
+def read_crops(images: npt.NDArray[np.uint8]) -> CropReadings:
+    """The landmark model's reading of the hand filling each 28x28 crop.
 
     A crop (a Sign MNIST image, or a photo's hand crop from :func:`preprocess_photo
     <asl_recognition.photo.preprocess_photo>`) already is a tight hand box: the landmark model
     reads it whole (upscaled bicubically to 224x224, grey in all three channels), without the
-    palm detector (which needs context around the hand). 94 % of Sign MNIST's test images get a
-    presence of at least :data:`MIN_PRESENCE`.
+    palm detector (which needs context around the hand). Readings are remembered by content
+    (:data:`CROP_CACHE_SIZE` crops).
 
     Raises:
         ConfigurationError: the hand models are not installed.
@@ -366,19 +495,32 @@ def crop_landmarks(images: npt.NDArray[np.uint8]) -> tuple[FloatArray, FloatArra
     model = models[1]
     batch = np.asarray(images, dtype=np.uint8).reshape(-1, *IMAGE_SHAPE)
     n = LANDMARK_INPUT
-    points = np.empty((len(batch), 21, 2))
-    presence = np.empty(len(batch))
+    out = CropReadings(points=np.empty((len(batch), 21, 3)), world=np.zeros((len(batch), 21, 3)),
+                       presence=np.empty(len(batch)), side=np.empty(len(batch)))  # fmt: skip
     for i, image in enumerate(batch):
         key = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
         with _CROP_CACHE_LOCK:
             hit = _CROP_CACHE.get(key)
         if hit is None:
             big = np.asarray(Image.fromarray(image).resize((n, n), Image.Resampling.BICUBIC))
-            uv, found, _ = _read_hand(np.repeat(big[:, :, None], 3, axis=2), model)
-            hit = (uv * (IMAGE_SHAPE[0] / n), found)
+            reading = _read_hand(np.repeat(big[:, :, None], 3, axis=2), model)
+            hit = dataclasses.replace(reading, points=reading.points * (IMAGE_SHAPE[0] / n))
             with _CROP_CACHE_LOCK:
                 _CROP_CACHE[key] = hit
                 if len(_CROP_CACHE) > CROP_CACHE_SIZE:
                     _CROP_CACHE.popitem(last=False)
-        points[i], presence[i] = hit
-    return points, presence
+        out.points[i], out.presence[i], out.side[i] = hit.points, hit.presence, hit.side
+        if hit.world is not None:
+            out.world[i] = hit.world
+    return out
+
+
+def crop_landmarks(images: npt.NDArray[np.uint8]) -> tuple[FloatArray, FloatArray]:
+    """Landmarks of the hand filling each 28x28 crop (:func:`read_crops`): ``(N, 21, 2)`` in
+    crop pixels, and the ``(N,)`` presence scores.
+
+    Raises:
+        ConfigurationError: the hand models are not installed.
+    """
+    readings = read_crops(images)
+    return readings.points[:, :, :2], readings.presence

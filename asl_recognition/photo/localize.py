@@ -472,7 +472,8 @@ def _learned_box(rgb: npt.NDArray[np.uint8]) -> HandBox | None:
     found = detect_hand_pose(small)
     if found is None:
         return None
-    pose = dataclasses.replace(found, landmarks=found.landmarks / scale)
+    depth = None if found.depth is None else found.depth / scale
+    pose = dataclasses.replace(found, landmarks=found.landmarks / scale, depth=depth)
     grow = FINGER_HALF_WIDTH * pose.palm_length
     (x0, y0), (x1, y1) = pose.landmarks.min(0) - grow, pose.landmarks.max(0) + grow
     side = round(max(x1 - x0, y1 - y0) * (1.0 + MARGIN))

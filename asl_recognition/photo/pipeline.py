@@ -18,11 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import InvalidParameterError
+from asl_recognition.photo.handpose import HandPose
 from asl_recognition.photo.localize import HandBox, find_hand, hand_mask_in_box
 from asl_recognition.photo.mirror import is_other_side, mirror
 from asl_recognition.photo.normalize import crop_to_28, match_contrast
 
-__all__ = ["PhotoResult", "is_colour_photo", "preprocess_photo", "to_luma"]
+__all__ = ["HandObservation", "PhotoResult", "is_colour_photo", "preprocess_photo", "to_luma"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +33,33 @@ MIN_CHROMA = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
-class PhotoResult:
-    """The 28x28 image made from a photo and the hand box it was cut from (None: centre crop).
+class HandObservation:
+    """What a photo shows of its hand, computed once and shared by every model that reads it.
 
-    ``mirrored`` is True when the hand is the other one than Sign MNIST's (known from the
-    learned detector's landmarks) and the image was flipped to Sign MNIST's side.
+    Attributes:
+        image: the 28x28 Sign-MNIST-like crop of the hand (the centre square when no hand).
+        hand: the hand box it was cut from (None: centre crop); with the learned detector,
+            ``hand.pose`` holds the 21 landmarks (photo pixels), their depth, the world
+            landmarks (metres) and the hand-side score.
+        mirrored: True when the hand is the other one than Sign MNIST's (known from the
+            landmarks) and ``image`` was flipped to Sign MNIST's side.
+        photo_size: ``(height, width)`` of the photo, in pixels.
     """
 
     image: npt.NDArray[np.uint8]
     hand: HandBox | None
     mirrored: bool = False
+    photo_size: tuple[int, int] = (0, 0)
+
+    @property
+    def pose(self) -> HandPose | None:
+        """The learned detector's reading of the hand, or None (no models, no hand found, or
+        found by skin colour only)."""
+        return None if self.hand is None else self.hand.pose
+
+
+#: The former name of :class:`HandObservation`.
+PhotoResult = HandObservation
 
 
 def to_luma(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
@@ -65,7 +83,7 @@ def is_colour_photo(rgb: npt.NDArray[np.uint8]) -> bool:
 
 def preprocess_photo(
     rgb: npt.NDArray[np.uint8], *, normalize_contrast: bool = True, detector: str = "auto"
-) -> PhotoResult:
+) -> HandObservation:
     """Map an ``(H, W, 3)`` uint8 RGB photo to the (28, 28) uint8 image a model expects.
 
     The hand is located (:func:`~asl_recognition.photo.localize.find_hand` with ``detector``);
@@ -88,4 +106,4 @@ def preprocess_photo(
     if normalize_contrast:
         image = match_contrast(image, None if hand is None else hand_mask_in_box(arr, hand))
     flip = hand is not None and hand.pose is not None and is_other_side(hand.pose.side_score)
-    return PhotoResult(image=mirror(image) if flip else image, hand=hand, mirrored=flip)
+    return HandObservation(image=mirror(image) if flip else image, hand=hand, mirrored=flip, photo_size=(h, w))

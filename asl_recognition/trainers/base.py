@@ -96,6 +96,7 @@ trainers.register(
     "hyperdrive", "asl_recognition.trainers._hyperdrive:HyperDriveTrainer", extra="keras"
 )
 trainers.register("product", "asl_recognition.ensemble:ProductTrainer")
+trainers.register("photo", "asl_recognition.trainers.photo:PhotoTrainer")
 
 T = TypeVar("T", bound=Callable[..., Trainer])
 

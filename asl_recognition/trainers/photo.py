@@ -1,0 +1,266 @@
+"""The ``photo`` backend: the recommended recogniser of real photos (a :class:`PhotoModel`).
+
+``get_trainer("photo", photos_train=PATH | None, pixel=SPEC | MODEL | None).fit(train, ...)``:
+
+1. **Hands of Sign MNIST**: the landmark model reads every ``mnist_stride``-th training image
+   (the training file is augmented near-duplicates of few photos, so a stride loses little),
+   cached on disk by content.
+2. **Hands of the photo folder** (``photos_train``, optional, ``<LETTER>/*.jpg`` with a
+   ``SOURCES.tsv`` person column): each photo's observation, cached on disk by content.
+3. **Pose expert**: a small ReLU network on hand-shape features, trained on those hands and
+   ``augment_copies`` synthetic variations of each (:mod:`asl_recognition.photo.hand_augment`).
+4. **Pixel expert** (``pixel``): a trainer spec (trained here on ``train``/``validation``), a
+   trained model, or None.
+5. **Fusion**: with both experts and a photo folder of at least two persons, the pose expert is
+   first trained without the photos of held-out persons (:meth:`PhotoDataset.split_by_person`),
+   and the mixing weight that gives the held-out photos the highest likelihood is kept; then the
+   pose expert is retrained on all photos. Without photos the weight is 1 (pose expert alone
+   on photos with landmarks): nothing is fitted to photos the experts have seen.
+
+Metrics: ``validation_accuracy`` on the Sign MNIST validation split (the crop path), and, with
+a photo folder, ``photo_validation_accuracy`` (held-out persons, the photo path before the
+final refit) and ``photo_validation_accuracy[<person>]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from asl_recognition.errors import InvalidParameterError
+from asl_recognition.model import TrainedModel
+from asl_recognition.models.photo import PhotoModel, PoseClassifier, observation_features
+from asl_recognition.trainers.base import TrainResult, get_trainer, validation_metrics
+
+if TYPE_CHECKING:
+    from asl_recognition.data.dataset import Dataset
+    from asl_recognition.data.photos import PhotoDataset
+
+__all__ = ["PHOTOS_TRAIN_ENV", "PhotoTrainer", "fusion_weight"]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable naming the default training photo folder of the main job.
+PHOTOS_TRAIN_ENV = "ASL_PHOTOS_TRAIN"
+#: Candidate mixing weights of the pose expert (0 = pixel expert alone, 1 = pose alone).
+WEIGHT_GRID = tuple(float(w) for w in np.round(np.linspace(0.0, 1.0, 21), 2))
+
+
+def fusion_weight(pose: npt.ArrayLike, pixel: npt.ArrayLike, labels: npt.ArrayLike,
+                  classes: Sequence[int]) -> float:  # fmt: skip
+    """The weight ``w`` of :data:`WEIGHT_GRID` maximising the likelihood of ``labels`` under
+    ``w * pose + (1 - w) * pixel`` (ties: the larger weight, i.e. the pose expert).
+
+    >>> import numpy as np
+    >>> pose = np.array([[0.9, 0.1], [0.8, 0.2]]); pixel = np.array([[0.1, 0.9], [0.2, 0.8]])
+    >>> fusion_weight(pose, pixel, [0, 0], [0, 1])
+    1.0
+    """
+    p, q = np.asarray(pose, np.float64), np.asarray(pixel, np.float64)
+    column = {c: i for i, c in enumerate(classes)}
+    idx = np.array([column[int(y)] for y in np.asarray(labels).ravel()])
+    rows = np.arange(len(idx))
+    best, best_ll = 1.0, -np.inf
+    for w in sorted(WEIGHT_GRID, reverse=True):
+        ll = float(np.log(np.maximum(w * p[rows, idx] + (1 - w) * q[rows, idx], 1e-12)).sum())
+        if ll > best_ll + 1e-9:
+            best, best_ll = w, ll
+    return best
+
+
+def _positive_int(name: str, value: Any, *, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise InvalidParameterError(f"{name!r} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+class PhotoTrainer:
+    """Train a :class:`~asl_recognition.models.photo.PhotoModel` (see the module docstring).
+
+    Args:
+        photos_train: a folder of labelled training photos, or None (Sign MNIST alone).
+        pixel: the pixel expert: ``{name: BACKEND, params: {...}}``, a trained model, or None.
+        hidden: the pose expert's hidden layer widths.
+        alpha: its L2 penalty.
+        max_iter: its largest number of training epochs (early stopping on 10 % of the rows).
+        augment_copies: synthetic variations per training hand.
+        mnist_stride: read every ``mnist_stride``-th Sign MNIST training image.
+        validation_fraction: share of the photos (whole persons) held out to learn the fusion.
+        workers: processes for hand detection in photos (None: the CPUs available, at most 4).
+    """
+
+    name = "photo"
+
+    def __init__(
+        self,
+        *,
+        photos_train: str | os.PathLike[str] | None = None,
+        pixel: Mapping[str, Any] | TrainedModel | None = None,
+        hidden: Sequence[int] = (256, 128),
+        alpha: float = 1e-3,
+        max_iter: int = 300,
+        augment_copies: int = 2,
+        mnist_stride: int = 4,
+        validation_fraction: float = 0.25,
+        workers: int | None = None,
+    ) -> None:
+        if photos_train is not None and not isinstance(photos_train, (str, os.PathLike)):
+            raise InvalidParameterError(f"'photos_train' must be a folder path or None, got {photos_train!r}")
+        self.photos_train = None if photos_train in (None, "") else Path(photos_train)  # type: ignore[arg-type]
+        if self.photos_train is not None and not self.photos_train.is_dir():
+            raise InvalidParameterError(f"'photos_train': {self.photos_train} is not a folder")
+        self._pixel_model: TrainedModel | None = None
+        self._pixel_trainer: Any = None
+        if isinstance(pixel, TrainedModel):
+            self._pixel_model = pixel
+        elif isinstance(pixel, Mapping) and isinstance(pixel.get("name"), str):
+            self._pixel_trainer = get_trainer(pixel["name"], **dict(pixel.get("params") or {}))
+        elif pixel is not None:
+            raise InvalidParameterError(f"'pixel' must be {{name: BACKEND, params: {{...}}}}, a trained model or "
+                                        f"None, got {pixel!r}")  # fmt: skip
+        layers = tuple(hidden)
+        if not layers or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in layers):
+            raise InvalidParameterError(f"'hidden' must be positive layer widths, got {hidden!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
+            raise InvalidParameterError(f"'alpha' must be a number >= 0, got {alpha!r}")
+        if not isinstance(validation_fraction, float) or not 0.0 < validation_fraction < 1.0:
+            raise InvalidParameterError(f"'validation_fraction' must be in (0, 1), got {validation_fraction!r}")
+        self.hidden = layers
+        self.alpha = float(alpha)
+        self.max_iter = _positive_int("max_iter", max_iter)
+        self.augment_copies = _positive_int("augment_copies", augment_copies, low=0)
+        self.mnist_stride = _positive_int("mnist_stride", mnist_stride)
+        self.validation_fraction = validation_fraction
+        self.workers = None if workers is None else _positive_int("workers", workers)
+        self.params: dict[str, Any] = {
+            "photos_train": None if self.photos_train is None else str(self.photos_train),
+            "pixel": None if pixel is None else (pixel.metadata.backend if isinstance(pixel, TrainedModel)
+                                                 else dict(pixel)),
+            "hidden": list(layers), "alpha": self.alpha, "max_iter": self.max_iter,
+            "augment_copies": self.augment_copies, "mnist_stride": self.mnist_stride,
+            "validation_fraction": validation_fraction,
+        }  # fmt: skip
+
+    # -- data --------------------------------------------------------------------------------
+    def _mnist_hands(self, train: Dataset) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        from asl_recognition.photo.hand_shape import canonical_hands
+        from asl_recognition.photo.handpose import MIN_PRESENCE
+        from asl_recognition.photo.mirror import is_other_side
+        from asl_recognition.photo.observe import read_crops_cached
+
+        idx = np.arange(0, len(train), self.mnist_stride)
+        r = read_crops_cached(np.asarray(train.images)[idx])
+        keep = r.presence >= MIN_PRESENCE
+        other = np.array([is_other_side(s) for s in r.side])
+        logger.info("photo: hands read in %d of %d Sign MNIST images", int(keep.sum()), len(idx))
+        return canonical_hands(r.points, r.world, other)[keep], np.asarray(train.labels)[idx][keep]
+
+    def _photo_hands(self, photos: PhotoDataset) -> tuple[list[Any], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        from asl_recognition.photo.hand_shape import canonical_hands
+        from asl_recognition.photo.mirror import is_other_side
+        from asl_recognition.photo.observe import observe_photos
+
+        observations = observe_photos(list(photos.files), workers=self.workers)
+        poses = [o.pose for o in observations]
+        found = np.array([p is not None for p in poses])
+        hands = np.zeros((len(poses), 21, 3))
+        if found.any():
+            got = [p for p in poses if p is not None]
+            world = np.stack([np.zeros((21, 3)) if p.world is None else p.world for p in got])
+            hands[found] = canonical_hands(np.stack([p.points3d for p in got]), world,
+                                           np.array([is_other_side(p.side_score) for p in got]))  # fmt: skip
+        logger.info("photo: hands found in %d of %d training photos", int(found.sum()), len(found))
+        return observations, hands, found
+
+    # -- pose expert -------------------------------------------------------------------------
+    def _fit_pose(self, hands: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], seed: int) -> PoseClassifier:
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.preprocessing import StandardScaler
+
+        from asl_recognition.photo.hand_augment import augment_hands
+        from asl_recognition.photo.hand_shape import shape_features
+
+        x = [shape_features(hands)]
+        y = [labels]
+        if self.augment_copies:
+            x.append(shape_features(augment_hands(hands, copies=self.augment_copies, seed=seed)))
+            y.append(np.repeat(labels, self.augment_copies))
+        features, targets = np.concatenate(x), np.concatenate(y)
+        scaler = StandardScaler().fit(features)
+        mlp = MLPClassifier(hidden_layer_sizes=self.hidden, alpha=self.alpha, max_iter=self.max_iter,
+                            early_stopping=True, random_state=seed)  # fmt: skip
+        mlp.fit(scaler.transform(features), targets)
+        return PoseClassifier.from_sklearn(scaler, mlp)
+
+    # -- fit ---------------------------------------------------------------------------------
+    def fit(self, train: Dataset, *, validation: Dataset | None = None, seed: int = 0) -> TrainResult:
+        """Train the experts and learn their fusion (see the module docstring)."""
+        from asl_recognition.data.photos import load_photo_dataset
+
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        hands, labels = self._mnist_hands(train)
+        timings["mnist_hands_s"] = time.perf_counter() - start
+
+        pixel = self._pixel_model
+        if self._pixel_trainer is not None:
+            t = time.perf_counter()
+            pixel = self._pixel_trainer.fit(train, validation=validation, seed=seed).model
+            timings["pixel_fit_s"] = time.perf_counter() - t
+
+        metrics: dict[str, float] = {}
+        weight = 1.0
+        if self.photos_train is not None:
+            t = time.perf_counter()
+            photos = load_photo_dataset(self.photos_train)
+            observations, photo_hands, found = self._photo_hands(photos)
+            timings["photo_hands_s"] = time.perf_counter() - t
+            photo_labels = photos.labels
+            if len(photos.person_ids) >= 2:
+                _, held = photos.split_by_person(fraction=self.validation_fraction, seed=seed)
+                held_set = set(held.persons)
+                is_held = np.array([p in held_set for p in photos.persons])
+                pose = self._fit_pose(np.concatenate([hands, photo_hands[found & ~is_held]]),
+                                      np.concatenate([labels, photo_labels[found & ~is_held]]), seed)  # fmt: skip
+                held_obs = [o for o, h in zip(observations, is_held, strict=True) if h]
+                probe = PhotoModel(pose=pose, pixel=pixel, photo_weight=1.0 if pixel is None else 0.5)
+                experts = probe.expert_probabilities(held_obs)
+                if pixel is not None:
+                    _, held_found = observation_features(held_obs)
+                    weight = fusion_weight(experts["pose"][held_found], experts["pixel"][held_found],
+                                           photo_labels[is_held][held_found], pose.labels)  # fmt: skip
+                probe.photo_weight = weight
+                metrics.update(_photo_metrics(probe, held_obs, photo_labels[is_held],
+                                              [p for p, h in zip(photos.persons, is_held, strict=True) if h]))
+                logger.info("photo: fusion weight of the pose expert %.2f (held-out persons: %s)", weight,
+                            ", ".join(sorted(held_set)))  # fmt: skip
+            hands = np.concatenate([hands, photo_hands[found]])
+            labels = np.concatenate([labels, photo_labels[found]])
+        t = time.perf_counter()
+        pose = self._fit_pose(hands, labels, seed)
+        timings["pose_fit_s"] = time.perf_counter() - t
+        model = PhotoModel(pose=pose, pixel=pixel, photo_weight=weight if pixel is not None else 1.0)
+        metrics.update(validation_metrics(model, validation))
+        model.metadata.metrics.update(metrics)
+        model.metadata.extra["photos_train"] = self.params["photos_train"]
+        timings["fit_s"] = time.perf_counter() - start
+        return TrainResult(model=model, metrics=metrics, hyperparameters=dict(self.params), timings=timings,
+                           backend=self.name)  # fmt: skip
+
+
+def _photo_metrics(model: PhotoModel, observations: Sequence[Any], labels: npt.NDArray[np.int64],
+                   persons: Sequence[str]) -> dict[str, float]:  # fmt: skip
+    predicted = model.predict_photos([], observations=observations)
+    right = predicted == labels
+    out = {"photo_validation_accuracy": float(right.mean()), "photo_validation_size": float(len(right))}
+    for person in sorted(set(persons)):
+        mine = np.array([p == person for p in persons])
+        out[f"photo_validation_accuracy[{person}]"] = float(right[mine].mean())
+    return out
