@@ -18,24 +18,6 @@ Trainers build models from these modules; nothing here imports a trainer.
 
 from __future__ import annotations
 
-from asl_recognition.models.base import (
-    FORMAT_VERSION,
-    METADATA_FILE,
-    ModelMetadata,
-    TrainedModel,
-    load_model,
-    model_types,
-    read_metadata,
-    register_model_type,
-)
-
-__all__ = [
-    "FORMAT_VERSION",
-    "METADATA_FILE",
-    "ModelMetadata",
-    "TrainedModel",
-    "load_model",
-    "model_types",
-    "read_metadata",
-    "register_model_type",
-]
+# the public names of the format and the registry, re-exported (base.py's __all__ says which)
+from asl_recognition.models.base import *  # noqa: F403
+from asl_recognition.models.base import __all__ as __all__

@@ -143,6 +143,17 @@ class ModelMetadata:
         fields.setdefault("created_at", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
         return cls(model_type=model_type, backend=backend, **fields)
 
+    def file(self, role: str, directory: Path) -> Path:
+        """Path of the file listed for ``role`` (e.g. ``"weights"``) in the model ``directory``.
+
+        Raises:
+            ModelFormatError: the metadata lists no file for ``role``.
+        """
+        name = self.files.get(role)
+        if name is None:
+            raise ModelFormatError(f"{directory}: metadata lists no {role!r} file")
+        return directory / name
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         out: dict[str, Any] = _jsonable(dataclasses.asdict(self))

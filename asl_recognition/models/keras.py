@@ -91,14 +91,11 @@ class KerasModel(TrainedModel):
 
     @classmethod
     def _load(cls, directory: Path, metadata: ModelMetadata) -> KerasModel:
-        name = metadata.files.get("weights")
-        if name is None:
-            raise ModelFormatError(f"{directory}: metadata lists no 'weights' file")
+        weights = metadata.file("weights", directory)
         keras = import_keras(loaded_backend() or metadata.extra.get("keras_backend", "tensorflow"))
         try:
-            network = keras.saving.load_model(directory / name, compile=False, safe_mode=True)
+            network = keras.saving.load_model(weights, compile=False, safe_mode=True)
         except Exception as exc:  # keras raises ValueError/OSError/zipfile errors
-            raise ModelFormatError(f"{directory / name}: not a loadable Keras model: {exc}") from exc
-        onnx_name = metadata.files.get("onnx")
-        onnx_bytes = (directory / onnx_name).read_bytes() if onnx_name else None
+            raise ModelFormatError(f"{weights}: not a loadable Keras model: {exc}") from exc
+        onnx_bytes = metadata.file("onnx", directory).read_bytes() if "onnx" in metadata.files else None
         return cls(metadata=metadata, network=network, onnx_bytes=onnx_bytes)

@@ -171,7 +171,4 @@ class OnnxModel(TrainedModel):
 
     @classmethod
     def _load(cls, directory: Path, metadata: ModelMetadata) -> OnnxModel:
-        name = metadata.files.get("onnx")
-        if name is None:
-            raise ModelFormatError(f"{directory}: metadata lists no 'onnx' file")
-        return cls(metadata=metadata, onnx_bytes=(directory / name).read_bytes())
+        return cls(metadata=metadata, onnx_bytes=metadata.file("onnx", directory).read_bytes())

@@ -253,7 +253,4 @@ class SklearnModel(TrainedModel):
 
     @classmethod
     def _load(cls, directory: Path, metadata: ModelMetadata) -> SklearnModel:
-        name = metadata.files.get("weights")
-        if name is None:
-            raise ModelFormatError(f"{directory}: metadata lists no 'weights' file")
-        return cls(pipeline=load_skops(directory / name), metadata=metadata)
+        return cls(pipeline=load_skops(metadata.file("weights", directory)), metadata=metadata)
