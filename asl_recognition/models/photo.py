@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from asl_recognition._io import atomic_write_bytes
 from asl_recognition.errors import InvalidParameterError, ModelFormatError
-from asl_recognition.model import METADATA_FILE, ModelMetadata, TrainedModel, load_model
+from asl_recognition.models.base import METADATA_FILE, ModelMetadata, TrainedModel, load_model, register_model_type
 from asl_recognition.photo.hand_shape import N_FEATURES, hand_shape_features
 from asl_recognition.photo.mirror import is_other_side
 
@@ -155,6 +155,7 @@ def crop_features(images: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.float32
     return hand_shape_features(r.points, r.world, other), r.presence >= MIN_PRESENCE
 
 
+@register_model_type("photo")
 class PhotoModel(TrainedModel):
     """Pose expert plus optional pixel expert (see the module docstring).
 

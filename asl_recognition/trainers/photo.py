@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import InvalidParameterError
-from asl_recognition.model import TrainedModel
+from asl_recognition.models.base import TrainedModel
 from asl_recognition.models.photo import PhotoModel, PoseClassifier, observation_features
 from asl_recognition.trainers.base import TrainResult, get_trainer, validation_metrics
 
