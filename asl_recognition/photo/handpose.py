@@ -17,7 +17,7 @@ those of its ``palm_detection_cpu`` and ``hand_landmark`` subgraphs):
 
 The models (:mod:`asl_recognition.photo.hand_models`) run on LiteRT (``ai-edge-litert``), whose
 interpreter is not thread-safe: each model is guarded by a lock (the scoring service may call
-from several threads). Cost on an idle 2-core AMD EPYC: ~30 ms per photo.
+from several threads). The cost per photo is measured in ``docs/photos.md``.
 """
 
 from __future__ import annotations
@@ -477,7 +477,8 @@ def read_crops(images: npt.NDArray[np.uint8]) -> CropReadings:
     <asl_recognition.photo.preprocess_photo>`) already is a tight hand box: the landmark model
     reads it whole (upscaled bicubically to 224x224, grey in all three channels), without the
     palm detector (which needs context around the hand). Readings are remembered by content
-    (:data:`CROP_CACHE_SIZE` crops).
+    (:data:`CROP_CACHE_SIZE` crops). Most of Sign MNIST's test images get a presence of at
+    least :data:`MIN_PRESENCE` (the share is measured in ``docs/photos.md``).
 
     Raises:
         ConfigurationError: the hand models are not installed.

@@ -34,11 +34,12 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition._io import atomic_write_bytes
+from asl_recognition._paths import default_cache_dir
 from asl_recognition.data.arrays import IMAGE_SHAPE
 from asl_recognition.photo.colour import NEUTRAL
 from asl_recognition.photo.decode import DEFAULT_MAX_IMAGE_PIXELS, colour_photo, decode_image, grey_crop
 from asl_recognition.photo.handpose import ATTEMPTS, CropReadings, HandPose, read_crops
-from asl_recognition.photo.localize import HandBox
+from asl_recognition.photo.box import HandBox
 from asl_recognition.photo.pipeline import HandObservation, preprocess_photo
 
 __all__ = [
@@ -59,8 +60,6 @@ PhotoSource = str | os.PathLike[str] | bytes | npt.ArrayLike
 def observation_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where observations are cached: ``<cache dir>/observations`` (``$ASL_CACHE_DIR`` or the
     user cache dir when ``cache_dir`` is None)."""
-    from asl_recognition.data._cache import default_cache_dir
-
     return default_cache_dir(cache_dir) / "observations"
 
 
