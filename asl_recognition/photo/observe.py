@@ -36,10 +36,10 @@ import numpy.typing as npt
 from asl_recognition._io import atomic_write_bytes
 from asl_recognition._paths import default_cache_dir
 from asl_recognition.data.arrays import IMAGE_SHAPE
+from asl_recognition.photo.box import HandBox
 from asl_recognition.photo.colour import NEUTRAL
 from asl_recognition.photo.decode import DEFAULT_MAX_IMAGE_PIXELS, colour_photo, decode_image, grey_crop
 from asl_recognition.photo.handpose import ATTEMPTS, CropReadings, HandPose, read_crops
-from asl_recognition.photo.box import HandBox
 from asl_recognition.photo.pipeline import HandObservation, preprocess_photo
 
 __all__ = [
