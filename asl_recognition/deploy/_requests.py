@@ -40,7 +40,8 @@ import numpy.typing as npt
 
 from asl_recognition.data.arrays import NUM_PIXELS, as_image_batch
 from asl_recognition.errors import ConfigurationError, InvalidParameterError, RequestError
-from asl_recognition.images import DEFAULT_MAX_IMAGE_PIXELS, ImageTooLargeError, preprocess_image
+from asl_recognition.images import DEFAULT_MAX_IMAGE_PIXELS, ImageTooLargeError, observe_image
+from asl_recognition.photo.pipeline import HandObservation
 
 try:  # orjson parses pixel rows faster than the standard library (docs/measurements.md)
     import orjson as _orjson
@@ -125,14 +126,19 @@ class ScoringRequest:
     """A validated scoring request.
 
     Attributes:
-        images: float32 (N, 28, 28) pixel values in 0..255, what the model will see.
+        images: float32 (N, 28, 28) pixel values in 0..255: the 28x28 inputs (for encoded
+            images, their crops).
         top_k: how many (letter, probability) pairs to answer per image (None: the default).
-        return_images: whether to echo the 28x28 model inputs in the answer.
+        return_images: whether to echo the 28x28 model inputs (and the hands found) in the answer.
+        observations: for encoded images, each one's
+            :class:`~asl_recognition.photo.HandObservation` (photo-native models read it); None
+            for pixel rows.
     """
 
     images: npt.NDArray[np.float32]
     top_k: int | None = None
     return_images: bool = False
+    observations: tuple[HandObservation, ...] | None = None
 
 
 def json_loads(data: bytes | str) -> Any:
@@ -177,6 +183,7 @@ def parse_request(
     media_type = (content_type or "").partition(";")[0].strip().lower()
     if not media_type:
         media_type = "application/json" if body.lstrip()[:1] in (b"{", b"[") else "image/*"
+    images: npt.NDArray[np.float32] | tuple[HandObservation, ...]
     if media_type in ("application/json", "text/json") or media_type.endswith("+json"):
         images = _parse_json(body, options, limits)
     elif media_type.startswith(_IMAGE_TYPES):
@@ -189,15 +196,21 @@ def parse_request(
             "image/jpeg or multipart/form-data",
             status=415,
         )
+    observations = images if isinstance(images, tuple) else None
+    if observations is not None:
+        images = np.stack([o.image for o in observations]).astype(np.float32)
     return ScoringRequest(
         images=images,
         top_k=_parse_top_k(options["top_k"]) if "top_k" in options else None,
         return_images=_parse_bool(options.get("return_images", False), "return_images"),
+        observations=observations,
     )
 
 
 # -- JSON -------------------------------------------------------------------------------------
-def _parse_json(body: bytes, options: dict[str, Any], limits: ScoringLimits) -> npt.NDArray[np.float32]:
+def _parse_json(
+    body: bytes, options: dict[str, Any], limits: ScoringLimits
+) -> npt.NDArray[np.float32] | tuple[HandObservation, ...]:
     if not body.strip():
         raise RequestError('request body is empty; expected JSON such as {"data": [...]}')
     try:
@@ -379,7 +392,7 @@ def _check_range(arr: npt.NDArray[np.float64], field: str) -> None:
 
 
 # -- images -----------------------------------------------------------------------------------
-def _base64_images(items: Any, limits: ScoringLimits) -> npt.NDArray[np.float32]:
+def _base64_images(items: Any, limits: ScoringLimits) -> tuple[HandObservation, ...]:
     if isinstance(items, str):
         items = [items]
     if not isinstance(items, list) or not items:
@@ -401,21 +414,21 @@ def _base64_images(items: Any, limits: ScoringLimits) -> npt.NDArray[np.float32]
     return _decode_images(blobs, [f"images[{i}]" for i in range(len(blobs))], limits)
 
 
-def _decode_images(blobs: list[bytes], names: list[str], limits: ScoringLimits) -> npt.NDArray[np.float32]:
-    out = np.empty((len(blobs), 28, 28), dtype=np.float32)
-    for i, (blob, name) in enumerate(zip(blobs, names, strict=True)):
+def _decode_images(blobs: list[bytes], names: list[str], limits: ScoringLimits) -> tuple[HandObservation, ...]:
+    out: list[HandObservation] = []
+    for blob, name in zip(blobs, names, strict=True):
         try:
-            out[i] = preprocess_image(blob, max_pixels=limits.max_image_pixels, what=name)
+            out.append(observe_image(blob, max_pixels=limits.max_image_pixels, what=name))
         except ImageTooLargeError as exc:
             raise RequestError(str(exc), status=413) from None
         except InvalidParameterError as exc:
             raise RequestError(str(exc)) from None
-    return out
+    return tuple(out)
 
 
 def _parse_multipart(
     body: bytes, content_type: str, options: dict[str, Any], limits: ScoringLimits
-) -> npt.NDArray[np.float32]:
+) -> tuple[HandObservation, ...]:
     if "boundary=" not in content_type.lower():
         raise RequestError("multipart/form-data request without a boundary parameter in Content-Type")
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")

@@ -52,6 +52,7 @@ def prediction_payload(
     *,
     top_k: int,
     images: npt.NDArray[Any] | None = None,
+    hands: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Build the answer for probabilities ``proba`` (N, len(labels)).
 
@@ -60,6 +61,8 @@ def prediction_payload(
         labels: label id of each column.
         top_k: classes listed per image under ``"probabilities"`` (capped at len(labels)).
         images: the (N, 28, 28) model inputs to echo, or None.
+        hands: each encoded image's :class:`~asl_recognition.photo.HandObservation`, to report
+            under ``"hands"`` what was found (:func:`hand_payload`), or None.
     """
     p = np.asarray(proba, dtype=np.float64)
     label_arr, letter_arr = _label_table(tuple(labels))
@@ -81,7 +84,32 @@ def prediction_payload(
     }
     if images is not None:
         payload["images"] = np.clip(np.rint(images), 0, 255).astype(np.uint8).tolist()
+    if hands is not None:
+        payload["hands"] = [hand_payload(o) for o in hands]
     return payload
+
+
+def hand_payload(observation: Any) -> dict[str, Any] | None:
+    """What was found of the hand in one photo, as JSON: the crop's box (photo pixels: left,
+    top, right, bottom), whether it was mirrored, the photo's size, and with the learned
+    detector the 21 landmarks (x, y in photo pixels), the skeleton's bones and the detection
+    attempt; None when no hand was found (the centre of the photo was used)."""
+    box = observation.hand
+    if box is None:
+        return None
+    out: dict[str, Any] = {
+        "box": [box.left, box.top, box.right, box.bottom],
+        "mirrored": bool(observation.mirrored),
+        "photo_size": list(observation.photo_size),
+        "detector": "skin" if box.pose is None else "landmarks",
+    }
+    if box.pose is not None:
+        from asl_recognition.photo.handpose import SKELETON
+
+        out["landmarks"] = np.round(box.pose.landmarks, 1).tolist()
+        out["bones"] = [list(b) for b in SKELETON]
+        out["attempt"] = box.pose.attempt
+    return out
 
 
 @functools.lru_cache(maxsize=16)

@@ -250,12 +250,16 @@ class Scorer:
                 f"'top_k' must be at most {len(self._labels)} (the model's number of classes), "
                 f"got {top_k}"
             )
-        proba = self.model.predict_proba(request.images)
+        if request.observations is not None:  # encoded images: a photo-native model reads the photo
+            proba = self.model.predict_photos_proba([], observations=request.observations)
+        else:
+            proba = self.model.predict_proba(request.images)
         return prediction_payload(
             proba,
             self._labels,
             top_k=top_k,
             images=request.images if request.return_images else None,
+            hands=request.observations if request.return_images else None,
         )
 
     def describe(self) -> dict[str, Any]:
