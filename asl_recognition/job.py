@@ -107,7 +107,7 @@ def load_job_data(cfg: Mapping[str, Any]) -> JobData:
 
     data = _section(cfg, "data")
     split = _section(data, "validation")
-    load_opts = {k: v for k, v in data.items() if k != "validation"}
+    load_opts = {k: v for k, v in data.items() if k not in ("validation", "photos_train")}
     with progress.task("loading data", total=2) as t:
         train = load_dataset("train", **load_opts)
         t.advance()
@@ -140,7 +140,7 @@ def run_job(
     specs = _trainer_specs(cfg)
     # Build every trainer first: a typo in the last trainer's params fails before hours of training.
     # A product of other trainers' models (members: [KEY, ...]) is built once they are trained.
-    references = {key: _member_keys(key, spec, list(specs)) for key, spec in specs.items()}
+    references = {key: _job_references(key, spec, list(specs)) for key, spec in specs.items()}
     trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items() if not references[key]}
     data = data if data is not None else load_job_data(cfg)
 
@@ -148,7 +148,8 @@ def run_job(
     model_dirs: dict[str, Path] = {}
     for key in specs:
         if references[key]:
-            trainer = get_trainer(specs[key].name, members={k: results[k].model for k in references[key]})
+            resolved = {param: _resolve(value, results) for param, value in references[key].items()}
+            trainer = get_trainer(specs[key].name, **{**specs[key].params, **resolved})
         else:
             trainer = trainers[key]
         with progress.task(f"training {key} ({specs[key].name})", total=None):
@@ -171,20 +172,35 @@ def run_job(
     return JobResult(results, comparison, model_dirs, best_dir, report_dir)
 
 
-def _member_keys(key: str, spec: Any, order: list[str]) -> list[str]:
-    """For a ``product`` trainer whose ``members`` is a list of this job's trainer keys, those
-    keys (each must come earlier in the job); otherwise an empty list."""
-    members = spec.params.get("members") if spec.name == "product" else None
-    if not isinstance(members, (list, tuple)):
-        return []
+def _job_references(key: str, spec: Any, order: list[str]) -> dict[str, str | list[str]]:
+    """The parameters of trainer ``key`` that name other trainers of this job, whose trained
+    models it is given instead (a trainer class lists such parameters in its
+    ``job_references``, e.g. a product's ``members: [cnn_fast, pose]``, the photo trainer's
+    ``pixel: cnn_fast``); each named trainer must come earlier in the job."""
+    from asl_recognition.trainers.base import trainers as registry
+
+    names = getattr(registry.get(spec.name), "job_references", ())
     earlier = order[: order.index(key)]
-    wrong = [m for m in members if m not in earlier]
-    if wrong or len(members) < 2:
-        raise ConfigurationError(
-            f"trainer {key!r}: members {list(members)} must name at least two trainers listed before it "
-            f"in this job ({', '.join(earlier) or 'none'}); unknown or later: {wrong}"
-        )
-    return [str(m) for m in members]
+    out: dict[str, str | list[str]] = {}
+    for param in names:
+        value = spec.params.get(param)
+        if isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+            wanted = [value] if isinstance(value, str) else list(value)
+            wrong = [m for m in wanted if m not in earlier]
+            if wrong:
+                raise ConfigurationError(
+                    f"trainer {key!r}: {param} {value!r} must name trainers listed before it in this job "
+                    f"({', '.join(earlier) or 'none'}); unknown or later: {wrong}"
+                )
+            out[param] = value if isinstance(value, str) else [str(v) for v in value]
+    return out
+
+
+def _resolve(value: str | list[str], results: Mapping[str, TrainResult]) -> Any:
+    """A job reference -> the trained model(s) it names (a list becomes ``{key: model}``)."""
+    if isinstance(value, str):
+        return results[value].model
+    return {k: results[k].model for k in value}
 
 
 def _refit(trainer: Any, first: TrainResult, train: Dataset, *, seed: int, key: str) -> TrainResult:

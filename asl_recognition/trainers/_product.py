@@ -48,6 +48,8 @@ class ProductTrainer:
     """
 
     name = "product"
+    #: Parameters that may name other trainers of a main job (their models are passed instead).
+    job_references = ("members",)
 
     def __init__(self, *, members: Mapping[str, Any]) -> None:
         if not isinstance(members, Mapping) or len(members) < 2:

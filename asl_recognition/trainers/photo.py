@@ -97,6 +97,8 @@ class PhotoTrainer:
     """
 
     name = "photo"
+    #: ``pixel`` may name another trainer of a main job (its model is the pixel expert).
+    job_references = ("pixel",)
 
     def __init__(
         self,
