@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from asl_recognition._validation import Interval, StrOptions, Text, check_param
 from asl_recognition.errors import ConfigurationError
 
 __all__ = [
@@ -103,8 +104,7 @@ class WorkspaceSettings:
                 f"{', '.join(k for k, v in ENV_VARS.items() if v in missing)}), "
                 "or give config_path to a config.json instead"
             )
-        if self.auth is not None and self.auth not in AUTH_KINDS:
-            raise ConfigurationError(f"azure.workspace.auth must be one of {', '.join(AUTH_KINDS)}, got {self.auth!r}")
+        check_param("auth", self.auth, StrOptions(AUTH_KINDS), None, where="azure.workspace", error=ConfigurationError)
         if self.auth == "service_principal":
             for field in ("tenant_id", "client_id"):
                 if not getattr(self, field):
@@ -144,10 +144,8 @@ class ComputeSettings:
     vm_priority: Literal["dedicated", "lowpriority"] = "dedicated"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not 2 <= len(self.name) <= 16:
-            raise ConfigurationError(
-                f"azure.compute.name must be 2..16 characters (an AmlCompute limit), got {self.name!r}"
-            )
+        check_param("name", self.name, Text(2, 16), hint="(an AmlCompute limit)", where="azure.compute",
+                    error=ConfigurationError)
         if self.idle_seconds_before_scaledown is None:
             raise ConfigurationError(
                 "azure.compute.idle_seconds_before_scaledown is required (not None): an idle "
@@ -158,15 +156,12 @@ class ComputeSettings:
             ("max_nodes", 1),
             ("idle_seconds_before_scaledown", 0),
         ):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigurationError(f"azure.compute.{field} must be an integer >= {low}, got {value!r}")
+            check_param(field, getattr(self, field), Interval(int, low, None), where="azure.compute",
+                        error=ConfigurationError)
         if self.min_nodes > self.max_nodes:
             raise ConfigurationError(f"azure.compute.min_nodes ({self.min_nodes}) exceeds max_nodes ({self.max_nodes})")
-        if self.vm_priority not in ("dedicated", "lowpriority"):
-            raise ConfigurationError(
-                f"azure.compute.vm_priority must be 'dedicated' or 'lowpriority', got {self.vm_priority!r}"
-            )
+        check_param("vm_priority", self.vm_priority, StrOptions(["dedicated", "lowpriority"]),
+                    where="azure.compute", error=ConfigurationError)
 
     @property
     def resolved_vm_size(self) -> str:
