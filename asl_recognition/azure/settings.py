@@ -1,6 +1,6 @@
 """Typed, validated Azure settings (workspace, authentication, compute), without importing azureml.
 
-Settings come from a mapping (a Hydra node or ``conf/azure/default.yaml``), with the workspace
+Settings come from a mapping (the composed ``azure`` config group, ``conf/azure/*.yaml``), with the workspace
 filled in from environment variables where the mapping leaves it empty:
 
 ==========================  ==================================================
@@ -207,16 +207,14 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
 ) -> AzureSettings:
-    """Settings from a mapping, a YAML file path (e.g. ``conf/azure/default.yaml``) or None."""
+    """Settings from a mapping, a YAML file path (e.g. ``conf/azure/default.yaml``), the name of a
+    shipped ``conf/azure`` option (``"default"``) or None (defaults plus ``AZUREML_*``).
+
+    Files are read by the library's one config loader (:func:`asl_recognition.config.load_config`:
+    composed by Hydra, checked against these dataclasses' schema).
+    """
     if source is None or isinstance(source, Mapping):
         return AzureSettings.from_mapping(source, environ=environ)
-    import yaml  # type: ignore[import-untyped]
+    from asl_recognition.config import load_config
 
-    path = Path(source)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"{path}: cannot read Azure settings: {exc}") from exc
-    if data is not None and not isinstance(data, Mapping):
-        raise ConfigurationError(f"{path}: Azure settings must be a mapping")
-    return AzureSettings.from_mapping(data, environ=environ)
+    return AzureSettings.from_mapping(load_config("azure", source, schema=AzureSettings), environ=environ)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from asl_recognition._validation import Interval, StrOptions, check_param
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.trainers.base import TrainResult
+from asl_recognition.trainers.cnn.config import TrainConfig
 
 if TYPE_CHECKING:
     from asl_recognition.azure.gateway import AzureGateway
@@ -45,6 +46,8 @@ class HyperDriveTrainer:
     """
 
     name = "hyperdrive"
+    #: the dataclass whose fields ``**params`` are (for the typed config schema)
+    extra_params: ClassVar[type[TrainConfig]] = TrainConfig
 
     def __init__(
         self,
@@ -61,7 +64,6 @@ class HyperDriveTrainer:
         gateway: AzureGateway | None = None,
         **params: Any,
     ) -> None:
-        from asl_recognition.trainers.cnn.config import TrainConfig
         from asl_recognition.trainers.cnn.sweep import SweepSpec, load_sweep_config
 
         check_param("compute", compute, StrOptions(["local", "azure"]))

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from asl_recognition._validation import Interval, check_param
 from asl_recognition.errors import InvalidParameterError
@@ -56,6 +56,9 @@ class KerasCnnTrainer:
         validation_fraction: leak-free fraction of ``train`` held out for sweeps when ``fit``
             gets no ``validation``.
     """
+
+    #: the dataclass whose fields ``**params`` are (for the typed config schema)
+    extra_params: ClassVar[type[TrainConfig]] = TrainConfig
 
     def __init__(
         self,
