@@ -34,7 +34,7 @@ import logging
 import threading
 from typing import Any
 
-from asl_recognition.config import dataclass_schema, params_schema
+from asl_recognition.config import copy_field, dataclass_schema, params_schema
 from asl_recognition.errors import AslRecognitionError
 
 __all__ = ["register_schemas", "trainer_entry_schema"]
@@ -82,7 +82,7 @@ def _group_schemas() -> dict[str, type]:
     split = params_schema(Dataset.split_validation, exclude=("self",))
     load = params_schema(load_dataset, exclude=("split",))
     data = _dataclass("DataConfig", [
-        *((f.name, f.type, _copy(f)) for f in dataclasses.fields(load)),
+        *((f.name, f.type, copy_field(f)) for f in dataclasses.fields(load)),
         ("validation", split, _default(split)),
     ], "conf/data: load_dataset options and the validation split's options.")  # fmt: skip
     return {
@@ -91,12 +91,6 @@ def _group_schemas() -> dict[str, type]:
         "azure": dataclass_schema(AzureSettings),
         "sweep": SweepConfig,
     }
-
-
-def _copy(f: dataclasses.Field[Any]) -> Any:
-    if f.default is not dataclasses.MISSING:
-        return dataclasses.field(default=f.default)
-    return dataclasses.field(default_factory=f.default_factory)
 
 
 def _command_schemas(groups: dict[str, type]) -> dict[str, type]:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "compose",
     "conf_dir",
+    "copy_field",
     "dataclass_schema",
     "load_config",
     "params_schema",
@@ -179,13 +180,18 @@ def params_schema(factory: Callable[..., Any], *, exclude: tuple[str, ...] = ())
     if extra is not None:
         fit = getattr(factory, "fit", None)
         job_args = set(inspect.signature(fit).parameters) if fit is not None else set()
-        for spec in dataclasses.fields(dataclass_schema(extra)):
-            if spec.name not in names and spec.name not in job_args:
-                fields.append((spec.name, spec.type, dataclasses.field(default=spec.default)
-                               if spec.default is not dataclasses.MISSING
-                               else dataclasses.field(default_factory=spec.default_factory)))
+        for extra_field in dataclasses.fields(dataclass_schema(extra)):
+            if extra_field.name not in names and extra_field.name not in job_args:
+                fields.append((extra_field.name, extra_field.type, copy_field(extra_field)))
     name = getattr(factory, "__name__", "factory")
     return _schema(f"{name}Params", fields, f"Config schema of the parameters of {factory.__module__}.{name}.")
+
+
+def copy_field(f: dataclasses.Field[Any]) -> Any:
+    """A new ``dataclasses.field`` with the default (or default factory) of ``f``."""
+    if f.default is not dataclasses.MISSING:
+        return dataclasses.field(default=f.default)
+    return dataclasses.field(default_factory=f.default_factory)
 
 
 # -- composing and validating ------------------------------------------------------------------

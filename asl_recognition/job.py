@@ -158,7 +158,7 @@ def run_job(
     model_dirs: dict[str, Path] = {}
     for key in specs:
         trainer = trainers[key]
-        if uses[key]:
+        if isinstance(trainer, JobModelsUser) and uses[key]:
             trainer.use_job_models({k: results[k].model for k in uses[key]})
         with progress.task(f"training {key} ({specs[key].name})", total=None):
             start = time.perf_counter()

@@ -156,9 +156,9 @@ class Registry(Generic[T]):
         parameters are named with the accepted ones (:class:`InvalidParameterError`) before the
         factory runs; the factory itself validates the values (rule 1 of the style guide).
         """
-        factory = self.get(name)
+        factory = cast(Callable[..., Any], self.get(name))
         check_parameter_names(factory, params, what=f"{self.kind} {name!r}")
-        return cast(Callable[..., Any], factory)(**params)
+        return factory(**params)
 
     def names(self) -> list[str]:
         """All registered names, sorted."""

@@ -155,7 +155,7 @@ class SweepConfig:
     :class:`SweepSpec`, with its defaults.
     """
 
-    parameter_space: dict[str, Any] = dataclasses.field(default="???")  # type: ignore[assignment]
+    parameter_space: dict[str, Any] = dataclasses.field(default="???")  # type: ignore[arg-type]  # required
     sampling: str = "random"
     policy: PolicyConfig | None = dataclasses.field(default_factory=PolicyConfig)
     max_total_runs: int = SweepSpec.max_total_runs
