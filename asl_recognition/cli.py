@@ -205,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _PLAIN_COMMANDS[command](args)
     if quiet:
         args.append("quiet=true")
+    if command == "compare":  # models.NAME=DIR adds an entry to the (empty) models mapping
+        args = [f"+{a}" if a.startswith("models.") else a for a in args]
     import hydra
 
     task = {"train": _train, "compare": _compare, "serve": _serve, "deploy": _deploy}[command]

@@ -160,3 +160,10 @@ def test_product_members_are_checked_before_anything_trains(tmp_path: Path) -> N
                        "lr": {"name": "sklearn", "params": {"C": -1}}}}
     with pytest.raises(InvalidParameterError, match="'C' must be > 0"):  # before loading any data
         run_job(cfg, output_dir=tmp_path)
+
+
+def test_compare_command_takes_models_as_in_the_readme(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run_cli(capsys, "compare", "--cfg", "job", "models.a=/tmp/a", "models.b=/tmp/b", "report_dir=r")
+    assert code == 0
+    cfg = OmegaConf.create(out)
+    assert dict(cfg.models) == {"a": "/tmp/a", "b": "/tmp/b"} and cfg.report_dir == "r"
