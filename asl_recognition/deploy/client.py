@@ -60,8 +60,7 @@ class ScoringClient:
             raise InvalidParameterError(
                 f"scoring URI must start with http:// or https://, got {uri!r}"
             )
-        if not timeout_s > 0:
-            raise InvalidParameterError(f"'timeout_s' must be > 0, got {timeout_s!r}")
+        check_param("timeout_s", timeout_s, Interval(float, 0, None, closed="neither"))
         self.uri = uri
         self.key = key
         self.timeout_s = float(timeout_s)
