@@ -15,7 +15,7 @@ from typing import Any
 
 from asl_recognition._validation import Constraint, Interval, StrOptions, validate_params
 from asl_recognition.errors import InvalidParameterError
-from asl_recognition.trainers.cnn._keras_env import BACKENDS
+from asl_recognition.models._keras_env import BACKENDS
 from asl_recognition.trainers.cnn.architectures import ARCHITECTURES
 from asl_recognition.trainers.cnn.precision import PRECISIONS
 
