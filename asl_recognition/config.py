@@ -227,13 +227,13 @@ def validate_config(schema: type, data: Mapping[str, Any] | Any, *, where: str) 
     if not isinstance(data, Mapping) and not OmegaConf.is_dict(data):
         raise ConfigurationError(f"{where}: a config must be a mapping, got {type(data).__name__}")
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(dataclass_schema_of(schema)), data)
+        merged = OmegaConf.merge(OmegaConf.structured(_schema_for(schema)), data)
         return to_plain(merged, throw_on_missing=True)
     except OmegaConfBaseException as exc:
         raise _error(exc, where) from None
 
 
-def dataclass_schema_of(schema: type) -> type:
+def _schema_for(schema: type) -> type:
     """``schema`` itself if OmegaConf takes it as it is, else :func:`dataclass_schema` of it."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
