@@ -18,15 +18,16 @@ asl_recognition.errors.NotFoundError: 'plian' is not a widget; available: plain
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar, cast, overload
 
 from asl_recognition.errors import InvalidParameterError, MissingDependencyError, NotFoundError
 
-__all__ = ["Registry", "import_string"]
+__all__ = ["Registry", "check_parameter_names", "import_string"]
 
 T = TypeVar("T")
 
@@ -163,3 +164,33 @@ class Registry(Generic[T]):
         for ep in entry_points(group=self.entry_point_group):
             if ep.name not in self._entries:
                 self._entries[ep.name] = _Entry(ep.value, None)
+
+
+def check_parameter_names(factory: Callable[..., Any], params: Mapping[str, Any], *, what: str) -> None:
+    """Raise if ``params`` has names ``factory`` does not accept (unless it takes ``**kwargs``).
+
+    Used by ``get_trainer`` and ``get_deployer`` before they call a registered factory, so a
+    misspelt parameter lists the accepted ones instead of failing inside the constructor.
+
+    >>> def make(*, depth: int = 1) -> None: ...
+    >>> check_parameter_names(make, {"dpeth": 2}, what="widget 'plain'")
+    Traceback (most recent call last):
+    ...
+    asl_recognition.errors.InvalidParameterError: widget 'plain' has no parameter 'dpeth'; accepted: depth
+    """
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    accepted = [
+        n for n, p in sig.parameters.items()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise InvalidParameterError(
+            f"{what} has no parameter {', '.join(map(repr, unknown))}; "
+            f"accepted: {', '.join(accepted) or '(none)'}"
+        )

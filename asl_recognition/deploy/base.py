@@ -10,8 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from asl_recognition.registry import Registry
-from asl_recognition.trainers.base import check_parameter_names
+from asl_recognition.registry import Registry, check_parameter_names
 
 __all__ = ["Deployer", "Service", "available_deployers", "deployers", "get_deployer"]
 

@@ -8,12 +8,11 @@ constructors validate and store; work happens in ``fit``).
 from __future__ import annotations
 
 import dataclasses
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from asl_recognition.errors import InvalidParameterError
-from asl_recognition.registry import Registry
+from asl_recognition.registry import Registry, check_parameter_names
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
@@ -153,23 +152,3 @@ def validation_metrics(model: TrainedModel, validation: Dataset | None) -> dict[
         "validation_accuracy": float((predicted == validation.labels).mean()),
         "validation_size": float(len(validation)),
     }
-
-
-def check_parameter_names(factory: Callable[..., Any], params: Mapping[str, Any], *, what: str) -> None:
-    """Raise if ``params`` has names ``factory`` does not accept (unless it takes ``**kwargs``)."""
-    try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    accepted = [
-        n for n, p in sig.parameters.items()
-        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise InvalidParameterError(
-            f"{what} has no parameter {', '.join(map(repr, unknown))}; "
-            f"accepted: {', '.join(accepted) or '(none)'}"
-        )
