@@ -88,7 +88,7 @@ def _train(cfg: Any) -> None:
 def _compare(cfg: Any) -> None:
     from asl_recognition.compare import Comparator
     from asl_recognition.data import load_dataset
-    from asl_recognition.model import load_model
+    from asl_recognition.models import load_model
 
     plain = _to_container(cfg)
     models = plain.get("models") or {}

@@ -1,6 +1,6 @@
 """The ``aci`` deployer: a saved model as an Azure Container Instances web service (SDK v1).
 
-The model directory (any backend's saved :class:`~asl_recognition.model.TrainedModel`) is
+The model directory (any backend's saved :class:`~asl_recognition.models.base.TrainedModel`) is
 registered with ``Model.register``, with the installed hand models bundled beside it
 (:func:`~asl_recognition.photo.hand_models.bundle_hand_models`: the container cannot fetch
 them, and the photo preprocessing and pose features need them). The service runs the
@@ -80,7 +80,7 @@ def deploy_model(
     show_output: bool = True,
 ) -> tuple[Any, RegisteredModel]:
     """Register ``model_dir``, deploy it as ACI service ``name`` and wait until it is up."""
-    from asl_recognition.model import read_metadata
+    from asl_recognition.models import read_metadata
 
     try:
         meta = read_metadata(model_dir)

@@ -47,7 +47,7 @@ from asl_recognition.deploy._openapi import write_swagger_files
 from asl_recognition.deploy._requests import ScoringLimits
 from asl_recognition.deploy._serverlog import gunicorn_args, write_logging_config
 from asl_recognition.errors import DeploymentError, InvalidParameterError
-from asl_recognition.model import read_metadata
+from asl_recognition.models import read_metadata
 
 __all__ = ["MAX_DEFAULT_WORKERS", "LocalDeployer", "LocalService", "default_workers", "serve_foreground"]
 

@@ -12,7 +12,7 @@ to trust a crop's landmarks.
 
 On Sign MNIST such a pose classifier is weaker than a CNN on pixels (random forest: 0.87 on
 the test file), but it fails differently on real photos; the product of the two
-(:mod:`asl_recognition.ensemble`) reads more photos than either.
+(:mod:`asl_recognition.models.product`) reads more photos than either.
 """
 
 from __future__ import annotations

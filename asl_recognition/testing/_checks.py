@@ -12,7 +12,7 @@ import numpy as np
 
 from asl_recognition.data.letters import VALID_LABELS
 from asl_recognition.errors import AslRecognitionError
-from asl_recognition.model import TrainedModel, load_model
+from asl_recognition.models import TrainedModel, load_model
 from asl_recognition.testing._synthetic import synthetic_dataset
 from asl_recognition.trainers.base import Trainer, TrainResult
 

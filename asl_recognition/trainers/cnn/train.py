@@ -46,9 +46,9 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import AslRecognitionError, InvalidParameterError
-from asl_recognition.model import ModelMetadata
+from asl_recognition.models import ModelMetadata
+from asl_recognition.models._keras_env import configure_threads, import_keras
 from asl_recognition.trainers.cnn import _data
-from asl_recognition.trainers.cnn._keras_env import configure_threads, import_keras
 from asl_recognition.trainers.cnn.config import TrainConfig
 from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC
 from asl_recognition.trainers.cnn.precision import dtype_policy, float32_copy, resolve_precision
@@ -236,7 +236,7 @@ def build_metadata(
     config: TrainConfig, outcome: TrainOutcome, *, data_fingerprint: str | None = None
 ) -> ModelMetadata:
     """The ``asl_model.json`` content of a trained CNN."""
-    from asl_recognition.trainers.cnn.keras_model import ONNX_SPEC
+    from asl_recognition.models.keras import ONNX_SPEC
 
     return ModelMetadata.create(
         model_type="keras",
@@ -356,7 +356,7 @@ def run(args: argparse.Namespace) -> Path:
 
         outcome = train(config, train_data, validation, on_epoch=on_epoch)
 
-    from asl_recognition.trainers.cnn.keras_model import KerasModel
+    from asl_recognition.models.keras import KerasModel
 
     model = KerasModel(metadata=build_metadata(config, outcome, data_fingerprint=args.data_fingerprint),
                        network=outcome.network)
