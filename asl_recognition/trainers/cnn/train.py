@@ -209,9 +209,8 @@ def _fit_inputs(
     """``fit`` keyword arguments for the data: a seeded, reshuffled ``tf.data`` pipeline on
     TensorFlow, the arrays elsewhere.
 
-    With Keras' own adapter for NumPy arrays on TensorFlow, every other epoch of the default
-    network ran ~70 % slower on 2 cores and ~20 s passed after the last epoch; the whole default
-    training took 371-398 s with it and 258-282 s with this pipeline (bench_cnn, seeds 0-2).
+    Keras' own adapter for NumPy arrays on TensorFlow made every other epoch of the default
+    network slower and idled after the last epoch (measured in ``docs/measurements.md``).
     """
     if config.backend != "tensorflow":
         return {"x": x, "y": y, "batch_size": config.batch_size, "validation_data": val, "shuffle": True}
