@@ -13,6 +13,13 @@ True
 Traceback (most recent call last):
 ...
 asl_recognition.errors.NotFoundError: 'plian' is not a widget; available: plain
+
+:meth:`Registry.create` builds one with keyword parameters, checking their names first:
+
+>>> reg.create("plain", size=3)
+Traceback (most recent call last):
+...
+asl_recognition.errors.InvalidParameterError: widget 'plain' has no parameter 'size'; accepted: (none)
 """
 
 from __future__ import annotations
@@ -142,6 +149,17 @@ class Registry(Generic[T]):
                 )
             return cast(T, entry.target)
 
+    def create(self, name: str, /, **params: Any) -> Any:
+        """Build the object registered as ``name`` with keyword ``params``.
+
+        Unknown names list the registered ones (:class:`NotFoundError`); unknown or missing
+        parameters are named with the accepted ones (:class:`InvalidParameterError`) before the
+        factory runs; the factory itself validates the values (rule 1 of the style guide).
+        """
+        factory = cast(Callable[..., Any], self.get(name))
+        check_parameter_names(factory, params, what=f"{self.kind} {name!r}")
+        return factory(**params)
+
     def names(self) -> list[str]:
         """All registered names, sorted."""
         with self._lock:
@@ -167,27 +185,24 @@ class Registry(Generic[T]):
 
 
 def check_parameter_names(factory: Callable[..., Any], params: Mapping[str, Any], *, what: str) -> None:
-    """Raise if ``params`` has names ``factory`` does not accept (unless it takes ``**kwargs``).
-
-    Used by ``get_trainer`` and ``get_deployer`` before they call a registered factory, so a
-    misspelt parameter lists the accepted ones instead of failing inside the constructor.
-
-    >>> def make(*, depth: int = 1) -> None: ...
-    >>> check_parameter_names(make, {"dpeth": 2}, what="widget 'plain'")
-    Traceback (most recent call last):
-    ...
-    asl_recognition.errors.InvalidParameterError: widget 'plain' has no parameter 'dpeth'; accepted: depth
-    """
+    """Raise :class:`InvalidParameterError` if ``params`` has names ``factory`` does not accept
+    (unless it takes ``**kwargs``) or lacks one it requires, listing the accepted names."""
     try:
         sig = inspect.signature(factory)
     except (TypeError, ValueError):
         return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    accepted = [
-        n for n, p in sig.parameters.items()
+    named = [
+        p for p in sig.parameters.values()
         if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     ]
+    accepted = [p.name for p in named]
+    missing = [p.name for p in named if p.default is inspect.Parameter.empty and p.name not in params]
+    if missing:
+        raise InvalidParameterError(
+            f"{what} needs parameter {', '.join(map(repr, missing))}; accepted: {', '.join(accepted)}"
+        )
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         raise InvalidParameterError(

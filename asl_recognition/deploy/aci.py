@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asl_recognition.errors import ConfigurationError, DeploymentError, InvalidParameterError, ModelFormatError
+from asl_recognition._validation import Interval, Text, check_param
+from asl_recognition.errors import ConfigurationError, DeploymentError, ModelFormatError
 
 if TYPE_CHECKING:
     from asl_recognition.azure.gateway import AzureGateway, RegisteredModel
@@ -54,9 +55,8 @@ class AciSettings:
 
     def __post_init__(self) -> None:
         for field in ("cpu_cores", "memory_gb"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigurationError(f"aci.{field} must be > 0, got {value!r}")
+            check_param(field, getattr(self, field), Interval(float, 0, None, closed="neither"), where="aci",
+                        error=ConfigurationError)
         if not self.auth_enabled:
             logger.warning("aci: auth_enabled=False exposes the scoring endpoint without a key")
 
@@ -215,8 +215,7 @@ class AciDeployer:
     ) -> None:
         from asl_recognition.azure.settings import load_settings
 
-        if not isinstance(service_name, str) or not 3 <= len(service_name) <= 32:
-            raise InvalidParameterError(f"'service_name' must be 3..32 characters, got {service_name!r}")
+        check_param("service_name", service_name, Text(3, 32))
         self._aci: dict[str, Any] = {
             "cpu_cores": cpu_cores,
             "memory_gb": memory_gb,
