@@ -40,6 +40,12 @@ def photos_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def photos_train_dir() -> Path:
+    """Directory of real training photos (other people than the dev photos), with SOURCES.tsv."""
+    return _resolve("ASL_PHOTOS_TRAIN", _SHARED / "asl-photos-train", "SOURCES.tsv")
+
+
+@pytest.fixture(scope="session")
 def real_train(data_dir: Path):  # type: ignore[no-untyped-def]
     """The official training file, loaded once per session."""
     from asl_recognition.data import load_dataset

@@ -168,8 +168,10 @@ def predict_command(
 ) -> list[dict[str, Any]]:
     """Predict image files with a local model directory or a deployed service (for the CLI).
 
-    Exactly one of ``model_dir`` and ``uri`` must be given. Each image goes through
-    :func:`asl_recognition.images.preprocess_image` (in the service or here).
+    Exactly one of ``model_dir`` and ``uri`` must be given. Each image is observed once
+    (:func:`asl_recognition.images.observe_image`, in the service or here): a photo-native
+    model reads the photo's hand, any other model the 28x28 crop of
+    :func:`~asl_recognition.images.preprocess_image`.
 
     Returns:
         one dict per input: ``{"input": path, "label": int, "letter": str,
@@ -191,13 +193,14 @@ def predict_command(
     else:
         from asl_recognition.deploy._requests import ScoringRequest
         from asl_recognition.deploy._scoring import Scorer
-        from asl_recognition.images import preprocess_image
+        from asl_recognition.images import observe_image
         from asl_recognition.models import load_model
 
         assert model_dir is not None
         scorer = Scorer(load_model(model_dir))
-        images = np.stack([preprocess_image(p) for p in paths]).astype(np.float32)
-        answers.append(scorer.predict(ScoringRequest(images=images, top_k=top_k)))
+        observations = tuple(observe_image(p) for p in paths)  # the service's path for image files
+        images = np.stack([o.image for o in observations]).astype(np.float32)
+        answers.append(scorer.predict(ScoringRequest(images=images, top_k=top_k, observations=observations)))
     rows: list[dict[str, Any]] = []
     for answer in answers:
         for label, letter, probs in zip(
