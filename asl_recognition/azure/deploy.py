@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.azure._sdk import require_azureml
 from asl_recognition.azure.environment import build_environment
 from asl_recognition.azure.gateway import AzureGateway, RegisteredModel
@@ -55,9 +56,8 @@ class AciSettings:
 
     def __post_init__(self) -> None:
         for field in ("cpu_cores", "memory_gb"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigurationError(f"aci.{field} must be > 0, got {value!r}")
+            check_param(field, getattr(self, field), Interval(float, 0, None, closed="neither"), where="aci",
+                        error=ConfigurationError)
         if not self.auth_enabled:
             log.warning("aci: auth_enabled=False exposes the scoring endpoint without a key")
 

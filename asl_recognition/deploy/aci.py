@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asl_recognition.errors import DeploymentError, InvalidParameterError
+from asl_recognition._validation import Text, check_param
+from asl_recognition.errors import DeploymentError
 
 if TYPE_CHECKING:
     from asl_recognition.azure.gateway import AzureGateway
@@ -118,8 +119,7 @@ class AciDeployer:
     ) -> None:
         from asl_recognition.azure.settings import load_settings
 
-        if not isinstance(service_name, str) or not 3 <= len(service_name) <= 32:
-            raise InvalidParameterError(f"'service_name' must be 3..32 characters, got {service_name!r}")
+        check_param("service_name", service_name, Text(3, 32))
         self._aci: dict[str, Any] = {
             "cpu_cores": cpu_cores,
             "memory_gb": memory_gb,

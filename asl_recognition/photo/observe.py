@@ -8,8 +8,9 @@ hard photos). :func:`observe_photos` computes each photo's observation once and 
   models' SHA-256, the detection attempts), so training, comparison and benchmarks on the same
   folder detect once, and a second run detects nothing. Entries are ``.npz`` files written
   atomically under ``<cache dir>/observations/``; a damaged entry is recomputed.
-- **Worker processes**: large batches are spread over processes (``workers``); the LiteRT
-  interpreters are created in each worker.
+- **Worker processes**: large batches of photo files are spread over ``workers`` child
+  processes (``python -m asl_recognition.photo.observe``), each with its own LiteRT
+  interpreters, which fill the cache that this process then reads.
 
 >>> import numpy as np
 >>> obs = observe_photos([np.full((64, 64, 3), (90, 120, 200), np.uint8)], cache=False)
@@ -19,12 +20,10 @@ hard photos). :func:`observe_photos` computes each photo's observation once and 
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import hashlib
 import io
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -162,9 +161,41 @@ def _cached(path: Path) -> HandObservation | None:
         return None
 
 
-def _observe_named(item: tuple[PhotoSource, str, int]) -> HandObservation:
-    source, what, max_pixels = item
-    return observe_photo(source, max_pixels=max_pixels, what=what)
+def _store(root: Path, key: str, obs: HandObservation) -> Path | None:
+    """Write a cache entry; the cache root, or None once it proved unwritable."""
+    try:
+        atomic_write_bytes(root / key[:2] / f"{key}.npz", _to_npz(obs))
+    except OSError as exc:  # a read-only cache must not stop the work
+        logger.warning("cannot write the observation cache under %s: %s", root, exc)
+        return None
+    return root
+
+
+def _observe_in_workers(files: Sequence[Path], *, root: Path, workers: int, max_pixels: int) -> None:
+    """Observe ``files`` in ``workers`` child processes (``python -m`` this module), each
+    writing its cache entries under ``root``. A worker that fails is logged, not raised."""
+    import subprocess
+    import sys
+    import tempfile
+
+    chunks = [files[k::workers] for k in range(workers)]
+    procs = []
+    for chunk in chunks:
+        if not chunk:
+            continue
+        cmd = [sys.executable, "-m", __name__, "--cache-root", str(root), "--max-pixels", str(max_pixels)]
+        listing = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8")  # noqa: SIM115
+        with listing:
+            listing.write("\n".join(str(f) for f in chunk))
+        with open(listing.name, "rb") as stdin:
+            proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        procs.append((proc, listing.name))
+    for proc, listing_name in procs:
+        _, err = proc.communicate()
+        os.unlink(listing_name)
+        if proc.returncode:
+            logger.warning("an observation worker failed (exit %s): %s", proc.returncode,
+                           err.decode("utf-8", "replace")[-500:])  # fmt: skip
 
 
 def observe_photos(
@@ -182,8 +213,9 @@ def observe_photos(
         sources: photos (paths, encoded bytes, or pixel arrays).
         cache: read and write the on-disk cache (encoded photos only).
         cache_dir: the cache's root (default: ``$ASL_CACHE_DIR`` or the user cache dir).
-        workers: processes for photos not in the cache (default: the CPUs this process may use,
-            at most 4; 1 = this process). Small batches always run here.
+        workers: processes for photo files not in the cache (default: the CPUs this process may
+            use, at most 4; 1 = this process). Small batches, and photos given as bytes or
+            arrays, are observed in this process.
         max_pixels: largest photo (width x height) decoded.
         progress: called as ``progress(done, total)`` while photos are observed.
 
@@ -204,37 +236,30 @@ def observe_photos(
         else:
             out[i] = hit
     if todo:
-        names = [str(sources[i]) if isinstance(sources[i], (str, os.PathLike)) else f"photos[{i}]" for i in todo]
-        items = [(sources[i], name, max_pixels) for i, name in zip(todo, names, strict=True)]
         n_workers = min(4, len(os.sched_getaffinity(0))) if workers is None else max(1, int(workers))
-        results: Any
-        if n_workers > 1 and len(todo) >= MIN_PARALLEL:
-            ctx = multiprocessing.get_context("spawn")  # fresh interpreters, no forked LiteRT state
-            with concurrent.futures.ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
-                results = pool.map(_observe_named, items, chunksize=8)
-                results = _with_progress(results, len(todo), progress)
-        else:
-            results = _with_progress(map(_observe_named, items), len(todo), progress)
-        for i, obs in zip(todo, results, strict=True):
+        files = [i for i in todo if isinstance(sources[i], (str, os.PathLike)) and keys[i] is not None]
+        if root is not None and n_workers > 1 and len(files) >= MIN_PARALLEL:
+            # worker processes fill the cache; this process then reads it (and observes here
+            # whatever a worker could not, which raises the clear error for a bad photo)
+            _observe_in_workers([Path(str(sources[i])) for i in files], root=root, workers=n_workers,
+                                max_pixels=max_pixels)  # fmt: skip
+            for i in files:
+                key = keys[i]
+                assert key is not None
+                out[i] = _cached(root / key[:2] / f"{key}.npz")
+            todo = [i for i in todo if out[i] is None]
+        for done, i in enumerate(todo, start=1):
+            src = sources[i]
+            what = str(src) if isinstance(src, (str, os.PathLike)) else f"photos[{i}]"
+            obs = observe_photo(src, max_pixels=max_pixels, what=what)
             out[i] = obs
             key = keys[i]
             if root is not None and key is not None:
-                try:
-                    atomic_write_bytes(root / key[:2] / f"{key}.npz", _to_npz(obs))
-                except OSError as exc:  # a read-only cache must not stop the work
-                    logger.warning("cannot write the observation cache under %s: %s", root, exc)
-                    root = None
+                root = _store(root, key, obs)
+            if progress is not None:
+                progress(done, len(todo))
         logger.info("observed %d photo(s), %d from the cache", n, n - len(todo))
     return [o for o in out if o is not None]
-
-
-def _with_progress(results: Any, total: int, progress: Callable[[int, int], None] | None) -> list[HandObservation]:
-    done: list[HandObservation] = []
-    for obs in results:
-        done.append(obs)
-        if progress is not None:
-            progress(len(done), total)
-    return done
 
 
 def read_crops_cached(images: npt.NDArray[np.uint8], *, cache: bool = True,
@@ -268,3 +293,37 @@ def read_crops_cached(images: npt.NDArray[np.uint8], *, cache: bool = True,
         except OSError as exc:
             logger.warning("cannot write the crop cache %s: %s", path, exc)
     return readings
+
+
+def _worker_main(argv: Sequence[str] | None = None) -> int:
+    """Child process of :func:`observe_photos`: observe the files named on stdin into the cache."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m asl_recognition.photo.observe")
+    parser.add_argument("--cache-root", required=True, type=Path)
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_IMAGE_PIXELS)
+    args = parser.parse_args(argv)
+    failed = 0
+    for line in sys.stdin.read().splitlines():
+        if not line:
+            continue
+        key = _key(line)
+        if key is None:
+            failed += 1
+            continue
+        try:
+            obs = observe_photo(line, max_pixels=args.max_pixels, what=line)
+        except Exception as exc:  # the parent observes it again and reports the error
+            logger.debug("worker: %s: %s", line, exc)
+            failed += 1
+            continue
+        if _store(args.cache_root, key, obs) is None:
+            return 1
+    if failed:
+        logger.info("worker: %d photo(s) left to the parent process", failed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_worker_main())

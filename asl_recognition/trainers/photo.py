@@ -86,7 +86,8 @@ class PhotoTrainer:
 
     Args:
         photos_train: a folder of labelled training photos, or None (Sign MNIST alone).
-        pixel: the pixel expert: ``{name: BACKEND, params: {...}}``, a trained model, or None.
+        pixel: the pixel expert: ``{name: BACKEND, params: {...}}``, a trained model, the key of
+            an earlier trainer of the main job (``pixel: cnn_fast``), or None.
         hidden: the pose expert's hidden layer widths.
         alpha: its L2 penalty.
         max_iter: its largest number of training epochs (early stopping on 10 % of the rows).
@@ -102,7 +103,7 @@ class PhotoTrainer:
         self,
         *,
         photos_train: str | os.PathLike[str] | None = None,
-        pixel: Mapping[str, Any] | TrainedModel | None = None,
+        pixel: str | Mapping[str, Any] | TrainedModel | None = None,
         hidden: Sequence[int] = (256, 128),
         alpha: float = 1e-3,
         max_iter: int = 300,
@@ -118,13 +119,17 @@ class PhotoTrainer:
             raise InvalidParameterError(f"'photos_train': {self.photos_train} is not a folder")
         self._pixel_model: TrainedModel | None = None
         self._pixel_trainer: Any = None
-        if isinstance(pixel, TrainedModel):
+        #: the main job's trainer whose model is the pixel expert (``pixel: cnn_fast``)
+        self.job_models: tuple[str, ...] = ()
+        if isinstance(pixel, str):
+            self.job_models = (pixel,)
+        elif isinstance(pixel, TrainedModel):
             self._pixel_model = pixel
         elif isinstance(pixel, Mapping) and isinstance(pixel.get("name"), str):
             self._pixel_trainer = get_trainer(pixel["name"], **dict(pixel.get("params") or {}))
         elif pixel is not None:
-            raise InvalidParameterError(f"'pixel' must be {{name: BACKEND, params: {{...}}}}, a trained model or "
-                                        f"None, got {pixel!r}")  # fmt: skip
+            raise InvalidParameterError(f"'pixel' must be {{name: BACKEND, params: {{...}}}}, a trained model, "
+                                        f"a trainer of the main job, or None, got {pixel!r}")  # fmt: skip
         layers = tuple(hidden)
         if not layers or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in layers):
             raise InvalidParameterError(f"'hidden' must be positive layer widths, got {hidden!r}")
@@ -141,12 +146,19 @@ class PhotoTrainer:
         self.workers = None if workers is None else _positive_int("workers", workers)
         self.params: dict[str, Any] = {
             "photos_train": None if self.photos_train is None else str(self.photos_train),
-            "pixel": None if pixel is None else (pixel.metadata.backend if isinstance(pixel, TrainedModel)
-                                                 else dict(pixel)),
+            "pixel": pixel.metadata.backend if isinstance(pixel, TrainedModel) else
+                     (dict(pixel) if isinstance(pixel, Mapping) else pixel),
             "hidden": list(layers), "alpha": self.alpha, "max_iter": self.max_iter,
             "augment_copies": self.augment_copies, "mnist_stride": self.mnist_stride,
             "validation_fraction": validation_fraction,
         }  # fmt: skip
+
+    def use_job_models(self, models: Mapping[str, TrainedModel]) -> None:
+        """Take the main job's model named by ``pixel`` as the pixel expert."""
+        for key in self.job_models:
+            if key not in models:
+                raise InvalidParameterError(f"photo: the job has no trained model {key!r} for 'pixel'")
+            self._pixel_model = models[key]
 
     # -- data --------------------------------------------------------------------------------
     def _mnist_hands(self, train: Dataset) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
@@ -209,6 +221,11 @@ class PhotoTrainer:
         hands, labels = self._mnist_hands(train)
         timings["mnist_hands_s"] = time.perf_counter() - start
 
+        if self.job_models and self._pixel_model is None:
+            raise InvalidParameterError(
+                f"photo: pixel {self.job_models[0]!r} names a trainer of a main job; run it with run_job (listed "
+                "after that trainer), or pass a trainer spec or a trained model"
+            )
         pixel = self._pixel_model
         if self._pixel_trainer is not None:
             t = time.perf_counter()
