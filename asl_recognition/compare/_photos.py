@@ -78,6 +78,7 @@ def load_photo_set(path: str | os.PathLike[str], *, cache: bool = True) -> Photo
             observations = observe_photos(list(dataset.files), cache=cache, progress=advance)
         except InvalidParameterError as exc:
             raise DatasetError(f"photo folder {dataset.root}: cannot use a photo: {exc}") from exc
+        task.advance(len(dataset) - task.completed)  # photos read from the cache report no progress
     found = sum(o.hand is not None for o in observations)
     logger.info("observed %d photos of %d persons in %s; a hand was found in %d", len(dataset),
                 len(dataset.person_ids), dataset.root, found)  # fmt: skip

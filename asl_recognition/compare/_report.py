@@ -18,7 +18,7 @@ import dataclasses
 import html
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -364,8 +364,13 @@ def _reads(reads_photos: bool | None) -> str:
 
 
 def _same_groups(models: Sequence[ModelEvaluation]) -> bool:
-    """Whether the sources are just the persons (then the source table would repeat them)."""
-    return all(m.photos is None or set(m.photos.per_source) == set(m.photos.per_person) for m in models)
+    """Whether the per-source numbers repeat the per-person ones (one source per person), so
+    that a source table would say nothing new."""
+
+    def numbers(groups: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return sorted((g["n"], g["accuracy"], g["hands_found"]) for g in groups.values())
+
+    return all(m.photos is None or numbers(m.photos.per_source) == numbers(m.photos.per_person) for m in models)
 
 
 def _trial_plot(result: ComparisonResult, name: str) -> str:

@@ -97,14 +97,16 @@ class AlwaysB(_Constant):
     letter = "B"
 
 
-def _write_folder(root: Path, *, seed: int, sources: bool = True) -> Path:
+def _write_folder(root: Path, *, seed: int, sources: bool = True, source_is_person: bool = False) -> Path:
     rng = np.random.default_rng(seed)
     for name in PHOTOS:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         grey = rng.integers(0, 256, size=(36, 44), dtype=np.uint8)
         Image.fromarray(np.stack([grey] * 3, axis=-1)).save(root / name)  # grey RGB: no hand to detect
     if sources:
-        lines = ["# file\tletter\tsource\tperson"] + [f"{n}\t{n[0]}\t{s}\t{p}" for n, (p, s) in PHOTOS.items()]
+        lines = ["# file\tletter\tsource\tperson"] + [
+            f"{n}\t{n[0]}\t{p + '-room' if source_is_person else s}\t{p}" for n, (p, s) in PHOTOS.items()
+        ]
         (root / "SOURCES.tsv").write_text("\n".join(lines) + "\n")
     return root
 
@@ -222,6 +224,10 @@ def test_report_shows_people_letters_and_how_photos_were_read(tmp_path: Path, ca
     assert "(plots/photos_confusion_photo-a.png)" in section
     assert "(plots/photos_confusion_crop-b.png)" in section
     assert "p1" in (out / "report.html").read_text()
+
+    one_source_each, _, _ = _evaluate(test_set, _write_folder(tmp_path / "rooms", seed=4, source_is_person=True))
+    md = one_source_each.to_markdown()
+    assert "| p1 | 3 |" in md and "| source |" not in md  # the source table would repeat the persons
 
 
 def test_photos_bring_the_photo_winner_rule(tmp_path: Path, cache: Path, test_set: Dataset) -> None:
