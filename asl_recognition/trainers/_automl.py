@@ -4,7 +4,8 @@
 validation split (:mod:`asl_recognition.trainers._automl_local`) and returns a
 :class:`~asl_recognition.models.sklearn.SklearnModel` (skops, allow-listed types).
 ``compute="azure"`` submits an Azure AutoML run with the seed study's settings
-(:mod:`asl_recognition.azure.automl`) and returns its best model as ONNX.
+(:mod:`asl_recognition.trainers._automl_azure`, through the Azure adapter) and returns its best
+model as ONNX.
 
 >>> AutoMLTrainer(compute="cloud")
 Traceback (most recent call last):
@@ -181,7 +182,7 @@ class AutoMLTrainer:
         )
 
     def _fit_azure(self, train: Dataset, validation: Dataset) -> TrainResult:
-        from asl_recognition.azure.automl import run_automl
+        from asl_recognition.trainers._automl_azure import run_automl
 
         gateway = self.gateway
         if gateway is None:

@@ -2,7 +2,8 @@
 
 ``compute="local"`` runs the CNN backend's local sweep (HyperDrive semantics through Optuna);
 ``compute="azure"`` submits the same sweep config as an Azure HyperDrive run of the same
-training script (:mod:`asl_recognition.azure.hyperdrive`). One switch, one search space.
+training script (:mod:`asl_recognition.trainers._hyperdrive_azure`, through the Azure adapter).
+One switch, one search space.
 
 >>> HyperDriveTrainer(compute="local", sweep="seed").sweep_spec.max_total_runs
 50
@@ -106,7 +107,7 @@ class HyperDriveTrainer:
             result = local.fit(train, validation=validation, seed=seed)
             result.backend = self.name
             return result
-        from asl_recognition.azure.hyperdrive import run_hyperdrive
+        from asl_recognition.trainers._hyperdrive_azure import run_hyperdrive
 
         start = time.perf_counter()
         gateway = self.gateway

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from asl_recognition.errors import InvalidParameterError
+from asl_recognition.errors import DatasetError, InvalidParameterError
 from asl_recognition.models.base import TrainedModel
 from asl_recognition.models.photo import PhotoModel, PoseClassifier, observation_features
 from asl_recognition.trainers.base import TrainResult, get_trainer, validation_metrics
@@ -260,6 +260,12 @@ class PhotoTrainer:
                             ", ".join(sorted(held_set)))  # fmt: skip
             hands = np.concatenate([hands, photo_hands[found]])
             labels = np.concatenate([labels, photo_labels[found]])
+        if len(np.unique(labels)) < 2:
+            raise DatasetError(
+                f"photo: the hand landmarks were read in {len(labels)} training image(s) of "
+                f"{len(np.unique(labels))} letter(s); the pose expert needs hands of at least two letters "
+                "(are these images of hands, and are the hand models installed?)"
+            )
         t = time.perf_counter()
         pose = self._fit_pose(hands, labels, seed)
         timings["pose_fit_s"] = time.perf_counter() - t

@@ -67,10 +67,12 @@ def test_every_trainer_config_trains_on_synthetic_data(key: str) -> None:
     )
     spec = container[key]
     params: dict[str, Any] = dict(spec.get("params") or {})
-    if spec["name"] == "product" and isinstance(params.get("members"), list):
-        # a product of other trainers of the job (trained by their own cases here; the job's
-        # combination is tested in tests/unit/test_ensemble.py): they exist and compose before it
-        members = params["members"]
+    users = get_trainer(spec["name"], **params) if spec["name"] in ("product", "photo") else None
+    if users is not None and getattr(users, "job_models", ()):
+        # a trainer building on other trainers of the job (product members, the photo trainer's
+        # pixel expert; trained by their own cases here, the job's combination is tested in
+        # tests/unit/test_ensemble.py and the photo tests): they exist and compose before it
+        members = list(users.job_models)
         assert set(members) <= set(TRAINER_KEYS)
         assert list(_compose("config", [f"trainer=[{','.join([*members, key])}]"]).trainer) == [*members, key]
         return
