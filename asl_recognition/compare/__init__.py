@@ -17,20 +17,23 @@ from asl_recognition.compare._comparator import REPORT_FORMATS, Comparator, Labe
 from asl_recognition.compare._report import write_report
 from asl_recognition.compare._result import (
     ComparisonResult,
+    GroupAccuracy,
     ModelEvaluation,
     PairwiseTest,
     PhotoEvaluation,
 )
 from asl_recognition.compare._robustness import CORRUPTIONS, DEFAULT_CORRUPTIONS, corrupt
-from asl_recognition.compare._winner import CRITERIA, WinnerRule
+from asl_recognition.compare._winner import CRITERIA, PHOTOS_WINNER_RULE, WinnerRule
 
 __all__ = [
     "CORRUPTIONS",
     "CRITERIA",
     "DEFAULT_CORRUPTIONS",
+    "PHOTOS_WINNER_RULE",
     "REPORT_FORMATS",
     "Comparator",
     "ComparisonResult",
+    "GroupAccuracy",
     "LabelledImages",
     "ModelEvaluation",
     "PairwiseTest",

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -24,19 +24,17 @@ from asl_recognition.compare._metrics import (
     per_label_recall,
     wilson_interval,
 )
-from asl_recognition.compare._result import (
-    ComparisonResult,
-    ModelEvaluation,
-    PairwiseTest,
-    PhotoEvaluation,
-)
+from asl_recognition.compare._result import ComparisonResult, ModelEvaluation, PairwiseTest
 from asl_recognition.compare._robustness import DEFAULT_CORRUPTIONS, corrupt, validate_corruptions
 from asl_recognition.compare._stats import bootstrap_metrics, holm, mcnemar_exact, percentile_ci
-from asl_recognition.compare._winner import WinnerRule
+from asl_recognition.compare._winner import PHOTOS_WINNER_RULE, WinnerRule
 from asl_recognition.data.letters import VALID_LABELS, VALID_LETTERS, label_to_letter
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.models import TrainedModel
 from asl_recognition.trainers.base import TrainResult
+
+if TYPE_CHECKING:
+    from asl_recognition.compare._photos import PhotoSet
 
 __all__ = ["REPORT_FORMATS", "Comparator", "LabelledImages"]
 
@@ -78,8 +76,13 @@ class Comparator:
             official test file: it is the only honest held-out set.
         winner_rule: a :class:`WinnerRule`, a primary criterion name (``"accuracy"``,
             ``"macro_f1"``, ``"robustness"``, ``"photo_accuracy"``, ...), or a mapping with
-            ``metric``/``tie_breakers``/``tolerance``. Default: accuracy, ties broken by size
-            then single-image latency.
+            ``metric``/``tie_breakers``/``tolerance``/``constraints``. Default: accuracy, ties
+            broken by size then single-image latency. Used with photos too, unless
+            ``photos_winner_rule`` is given.
+        photos_winner_rule: the rule when ``photos_dir`` is given (same forms). Default (and
+            when neither rule is given): :data:`~asl_recognition.compare.PHOTOS_WINNER_RULE`,
+            the highest photo accuracy among models with test accuracy >= 0.995, then size,
+            then latency.
         bootstrap_samples: resamples for bootstrap intervals (0 turns bootstrapping off).
         seed: seeds the bootstrap, the robustness subsample and the corruptions.
         alpha: significance level for the McNemar tests.
@@ -89,7 +92,11 @@ class Comparator:
         robustness_subsample: evaluate corruptions on this many test images drawn at random
             (seeded, the same images for every model and corruption) for speed; ``None`` uses
             the whole test set.
-        photos_dir: a folder of labelled photos ``<LETTER>/*.jpg|jpeg|png`` to evaluate on too.
+        photos_dir: a folder of labelled photos ``<LETTER>/*.jpg|jpeg|png`` (optionally with
+            ``SOURCES.tsv``'s ``person``/``source`` columns) to evaluate on too. Each photo's hand
+            is observed once and the observation is shared by every model (photo-native models
+            read its landmarks, the others its 28x28 crop); accuracy is reported per person and
+            per source with Wilson intervals.
         latency_repeats: timed repeats per latency measurement (after one warm-up call).
         batch_size: batch size for the batch latency and memory measurements.
         report_formats: what :meth:`ComparisonResult.write_report` writes by default
@@ -106,6 +113,7 @@ class Comparator:
         test_dataset: LabelledImages,
         *,
         winner_rule: WinnerRule | str | Mapping[str, Any] | None = None,
+        photos_winner_rule: WinnerRule | str | Mapping[str, Any] | None = None,
         bootstrap_samples: int = 1000,
         seed: int = 0,
         alpha: float = 0.05,
@@ -118,7 +126,6 @@ class Comparator:
     ) -> None:
         self.images, self.labels = self._validate_dataset(test_dataset)
         self.dataset_name = str(getattr(test_dataset, "name", "") or "test")
-        self.winner_rule = WinnerRule.parse(winner_rule)
         self.bootstrap_samples = _positive_int("bootstrap_samples", bootstrap_samples, minimum=0)
         self.seed = _positive_int("seed", seed, minimum=0)
         check_param("alpha", alpha, Interval(float, 0, 1, closed="neither"))
@@ -130,6 +137,12 @@ class Comparator:
         if photos_dir is not None and not Path(photos_dir).is_dir():
             raise InvalidParameterError(f"photos_dir {str(photos_dir)!r} is not a directory")
         self.photos_dir = None if photos_dir is None else Path(photos_dir)
+        rule = WinnerRule.parse(winner_rule)
+        photos_rule = None if photos_winner_rule is None else WinnerRule.parse(photos_winner_rule)
+        if self.photos_dir is None:
+            self.winner_rule = rule
+        else:
+            self.winner_rule = photos_rule or (PHOTOS_WINNER_RULE if winner_rule is None else rule)
         self.latency_repeats = _positive_int("latency_repeats", latency_repeats)
         self.batch_size = _positive_int("batch_size", batch_size)
         bad = [f for f in report_formats if f not in REPORT_FORMATS]
@@ -292,9 +305,11 @@ class Comparator:
             created_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         )
         logger.info("winner: %s (%s)", result.winner, self.winner_rule.describe())
+        if result.winner_note:
+            logger.warning("%s", result.winner_note)
         return result
 
-    def _settings(self, photos: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]] | None) -> dict[str, Any]:
+    def _settings(self, photos: PhotoSet | None) -> dict[str, Any]:
         return {
             "confidence": 0.95,
             "alpha": self.alpha,
@@ -303,7 +318,9 @@ class Comparator:
             "corruptions": {k: list(v) for k, v in self.corruptions.items()},
             "robustness_subsample": self.robustness_subsample,
             "photos_dir": None if self.photos_dir is None else str(self.photos_dir),
-            "photos_n": None if photos is None else len(photos[1]),
+            "photos_n": None if photos is None else len(photos),
+            "photos_persons": None if photos is None else len(photos.dataset.person_ids),
+            "photos_hands_found": None if photos is None else int(photos.found.sum()),
             "latency_repeats": self.latency_repeats,
             "batch_size": self.batch_size,
             "report_formats": list(self.report_formats),
@@ -331,7 +348,7 @@ class Comparator:
         model: TrainedModel,
         result: TrainResult | None,
         val_acc: float | None,
-        photos: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]] | None,
+        photos: PhotoSet | None,
     ) -> tuple[ModelEvaluation, npt.NDArray[np.bool_]]:
         start = time.perf_counter()
         pred = self._predict(model, self.images, show=f"predicting {name}")
@@ -378,35 +395,20 @@ class Comparator:
             trials=trials,
         )
         if photos is not None:
-            evaluation.photos = self._evaluate_photos(name, model, photos)
+            from asl_recognition.compare._photos import evaluate_photos
+
+            with progress.task(f"predicting {name} on photos", total=None):
+                evaluation.photos = evaluate_photos(model, photos)
         logger.info("%s: test accuracy %.4f, macro-F1 %.4f", name, accuracy, evaluation.macro_f1)
         return evaluation, correct
 
-    def _load_photos(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]] | None:
+    def _load_photos(self) -> PhotoSet | None:
+        """The photo folder, listed and observed once for every model (None without one)."""
         if self.photos_dir is None:
             return None
-        from asl_recognition.compare._photos import load_photo_folder
+        from asl_recognition.compare._photos import load_photo_set
 
-        images, labels, _ = load_photo_folder(self.photos_dir)
-        return images, labels
-
-    def _evaluate_photos(
-        self,
-        name: str,
-        model: TrainedModel,
-        photos: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]],
-    ) -> PhotoEvaluation:
-        images, labels = photos
-        pred = self._predict(model, images, show=f"predicting {name} on photos")
-        cm = confusion_matrix(labels, pred)
-        n_correct = int((pred == labels).sum())
-        return PhotoEvaluation(
-            n=len(labels),
-            accuracy=n_correct / len(labels),
-            accuracy_ci=wilson_interval(n_correct, len(labels)),
-            per_letter_recall=dict(zip(VALID_LETTERS, per_label_recall(cm), strict=True)),
-            confusion=cm.tolist(),
-        )
+        return load_photo_set(self.photos_dir, cache=True)
 
     def _evaluate_robustness(
         self,

@@ -18,7 +18,7 @@ import dataclasses
 import html
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from asl_recognition.errors import InvalidParameterError
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from asl_recognition.compare._result import ComparisonResult
+    from asl_recognition.compare._result import ComparisonResult, ModelEvaluation
 
 __all__ = ["render_html", "render_markdown", "rich_table", "write_report"]
 
@@ -78,6 +78,8 @@ def _sections(result: ComparisonResult, plots: Sequence[str]) -> list[_Section]:
         f"**Winner: {result.winner}** on {result.dataset} ({result.n_test} test images). "
         f"Rule: {result.winner_rule.describe()}."
     )
+    if result.winner_note:
+        head.paragraphs.append(result.winner_note)
     head.paragraphs.append(result.significance_note())
     head.tables.append(
         (
@@ -214,23 +216,7 @@ def _sections(result: ComparisonResult, plots: Sequence[str]) -> list[_Section]:
         out.append(rob)
 
     if any(m.photos for m in models):
-        ph = _Section("Real photos")
-        ph.paragraphs.append(
-            f"Labelled photos from {result.settings.get('photos_dir')}, preprocessed by "
-            "asl_recognition.images.preprocess_image (the serving path)."
-        )
-        ph.tables.append(
-            (
-                ["model", "photos", "accuracy", "95% CI (Wilson)"],
-                [
-                    [m.name, str(m.photos.n), _pct(m.photos.accuracy), _ci(m.photos.accuracy_ci)]
-                    for m in models
-                    if m.photos
-                ],
-            )
-        )
-        ph.plots += [p for p in plots if p.startswith("photos_confusion_")]
-        out.append(ph)
+        out.append(_photos_section(result, models, plots))
 
     costs = _Section("Costs")
     costs.paragraphs.append(
@@ -303,6 +289,88 @@ def _sections(result: ComparisonResult, plots: Sequence[str]) -> list[_Section]:
     )
     out.append(settings)
     return out
+
+
+def _group_cell(group: Any) -> str:
+    """``"62.50% [40.10, 80.00]"`` for one person's (or source's) accuracy."""
+    return "-" if group is None else f"{_pct(group['accuracy'])} {_ci(group['ci'])}"
+
+
+def _group_tables(title: str, models: Sequence[ModelEvaluation]) -> tuple[list[str], list[list[str]]] | None:
+    """Accuracy per person (``title="person"``) or per source, one column per model."""
+    attr = "per_person" if title == "person" else "per_source"
+    groups: dict[str, Any] = {}
+    for m in models:
+        if m.photos is not None:
+            for name, g in getattr(m.photos, attr).items():
+                groups.setdefault(name, g)
+    if not groups:
+        return None
+    rows = [
+        [name, str(groups[name]["n"]), str(groups[name]["hands_found"]),
+         *(_group_cell(getattr(m.photos, attr).get(name)) if m.photos else "-" for m in models)]
+        for name in sorted(groups)
+    ]  # fmt: skip
+    return [title, "photos", "hands found", *(f"{m.name} (95% CI)" for m in models)], rows
+
+
+def _photos_section(result: ComparisonResult, models: Sequence[ModelEvaluation], plots: Sequence[str]) -> _Section:
+    """Real photos: how they were read, accuracy overall, per person, per source and per letter."""
+    ph = _Section("Real photos")
+    rated = [m for m in models if m.photos is not None]
+    settings = result.settings
+    persons = settings.get("photos_persons")
+    found = settings.get("photos_hands_found")
+    ph.paragraphs.append(
+        f"Labelled photos from {settings.get('photos_dir')}"
+        + (f" ({settings.get('photos_n')} photos of {persons} person(s); a hand was found in {found})"
+           if persons is not None and found is not None else "")
+        + ". Each photo is decoded and its hand observed once (the learned hand detector: 3-D "
+        "landmarks, hand side, hand crop; the skin-colour localiser when it finds no hand), and every "
+        "model reads the same observation, as the scoring service does: photo-native models read the "
+        "hand's landmarks, the others the 28x28 hand crop (what preprocess_image returns). Every "
+        "photo counts, with or without a found hand. Intervals are 95% Wilson score intervals; "
+        "photos of one person are not independent (bursts of similar frames), so per-person "
+        "accuracy is the number to trust."
+    )  # fmt: skip
+    ph.tables.append(
+        (
+            ["model", "reads", "photos", "accuracy", "95% CI (Wilson)"],
+            [
+                [m.name, _reads(m.photos.reads_photos), str(m.photos.n), _pct(m.photos.accuracy),
+                 _ci(m.photos.accuracy_ci)]
+                for m in rated
+                if m.photos
+            ],
+        )
+    )  # fmt: skip
+    for title in ("person", "source"):
+        table = _group_tables(title, rated)
+        if table is not None and not (title == "source" and _same_groups(rated)):
+            ph.tables.append(table)
+    ph.tables.append(
+        (
+            ["letter (recall on photos)", *(m.name for m in rated)],
+            [[ch, *(_pct(m.photos.per_letter_recall.get(ch), 1) for m in rated if m.photos)]
+             for ch in result.letters],
+        )
+    )  # fmt: skip
+    ph.plots += [p for p in plots if p.startswith("photos_confusion_")]
+    return ph
+
+
+def _reads(reads_photos: bool | None) -> str:
+    return "-" if reads_photos is None else "landmarks" if reads_photos else "28x28 crop"
+
+
+def _same_groups(models: Sequence[ModelEvaluation]) -> bool:
+    """Whether the per-source numbers repeat the per-person ones (one source per person), so
+    that a source table would say nothing new."""
+
+    def numbers(groups: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return sorted((g["n"], g["accuracy"], g["hands_found"]) for g in groups.values())
+
+    return all(m.photos is None or numbers(m.photos.per_source) == numbers(m.photos.per_person) for m in models)
 
 
 def _trial_plot(result: ComparisonResult, name: str) -> str:

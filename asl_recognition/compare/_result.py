@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from asl_recognition.compare._winner import WinnerRule
 from asl_recognition.errors import InvalidParameterError
@@ -20,7 +20,7 @@ from asl_recognition.errors import InvalidParameterError
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["ComparisonResult", "ModelEvaluation", "PairwiseTest", "PhotoEvaluation"]
+__all__ = ["ComparisonResult", "GroupAccuracy", "ModelEvaluation", "PairwiseTest", "PhotoEvaluation"]
 
 Interval = tuple[float | None, float | None]
 
@@ -45,25 +45,77 @@ def _interval(value: Any) -> Interval:
     return (lo, hi)
 
 
+class GroupAccuracy(TypedDict):
+    """Accuracy on the photos of one person (or one source).
+
+    ``ci`` is the 95% Wilson score interval; ``hands_found`` counts the photos in which the hand
+    observation found a hand (the same for every model).
+    """
+
+    n: int
+    accuracy: float
+    ci: Interval
+    hands_found: int
+
+
+def _groups(data: Any) -> dict[str, GroupAccuracy]:
+    """JSON -> ``{group: GroupAccuracy}`` (old reports without the key -> empty)."""
+    if not data:
+        return {}
+    return {
+        str(name): GroupAccuracy(
+            n=int(g["n"]),
+            accuracy=float(g["accuracy"]),
+            ci=_interval(g.get("ci")),
+            hands_found=int(g.get("hands_found", 0)),
+        )
+        for name, g in dict(data).items()
+    }
+
+
 @dataclasses.dataclass
 class PhotoEvaluation:
-    """Accuracy of one model on a folder of labelled real photos."""
+    """Accuracy of one model on a folder of labelled real photos.
+
+    Attributes:
+        n: photos evaluated.
+        accuracy: top-1 accuracy over every photo, whether or not a hand was found in it.
+        accuracy_ci: its 95% Wilson score interval.
+        per_letter_recall: recall per letter (``None`` for letters without photos).
+        confusion: 24x24 counts (rows: true letter, columns: prediction).
+        per_person: accuracy per person (``SOURCES.tsv``'s ``person`` column).
+        per_source: accuracy per source (``SOURCES.tsv``'s ``source`` column).
+        hands_found: photos in which a hand was found (``None`` in old reports).
+        reads_photos: whether the model read the photo's hand observation (landmarks) rather
+            than its 28x28 crop (``None`` in old reports).
+    """
 
     n: int
     accuracy: float
     accuracy_ci: Interval
     per_letter_recall: dict[str, float | None]
     confusion: list[list[int]]
+    per_person: dict[str, GroupAccuracy] = dataclasses.field(default_factory=dict)
+    per_source: dict[str, GroupAccuracy] = dataclasses.field(default_factory=dict)
+    hands_found: int | None = None
+    reads_photos: bool | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PhotoEvaluation:
-        """Inverse of ``dataclasses.asdict``."""
+        """Inverse of ``dataclasses.asdict`` (reports written before a field existed read as
+        empty/``None``)."""
+        found = data.get("hands_found")
+        reads = data.get("reads_photos")
         return cls(
             n=int(data["n"]),
             accuracy=float(data["accuracy"]),
             accuracy_ci=_interval(data["accuracy_ci"]),
             per_letter_recall=dict(data["per_letter_recall"]),
             confusion=[list(map(int, row)) for row in data["confusion"]],
+            per_person=_groups(data.get("per_person")),
+            per_source=_groups(data.get("per_source")),
+            hands_found=None if found is None else int(found),
+            reads_photos=None if reads is None else bool(reads),
         )
 
 
@@ -197,6 +249,11 @@ class ComparisonResult:
         return self.ranking[1] if len(self.ranking) > 1 else None
 
     @property
+    def winner_note(self) -> str | None:
+        """What the winner rule's constraints did to the ranking, in words (None: nothing)."""
+        return self.winner_rule.note([m.criteria() for m in self.models])
+
+    @property
     def alpha(self) -> float:
         """Significance level used in the report."""
         return float(self.settings.get("alpha", 0.05))
@@ -285,6 +342,7 @@ class ComparisonResult:
             "winner": self.winner,
             "winner_rule": self.winner_rule.to_dict(),
             "winner_rule_text": self.winner_rule.describe(),
+            "winner_rule_note": self.winner_note,
             "winner_significant": self.winner_significant,
             "significance_note": self.significance_note(),
             "ranking": self.ranking,

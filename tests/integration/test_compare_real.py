@@ -49,8 +49,13 @@ def test_compare_sklearn_models_on_the_test_file(real_train, real_test, photos_d
         assert m.mean_corruption_accuracy < m.robustness_clean_accuracy  # type: ignore[operator]
         assert m.training_time_s is not None
     assert result.model("logistic").validation_gap == pytest.approx(0.9 - result.model("logistic").accuracy)
-    best = max(result.models, key=lambda m: m.accuracy)
-    assert result.winner == best.name
+    # with photos the winner rule is the photo rule (photo accuracy, test accuracy >= 0.995)
+    assert result.winner_rule.metric == "photo_accuracy"
+    assert result.ranking == result.winner_rule.rank([m.criteria() for m in result.models])
+    for m in result.models:
+        assert m.photos is not None
+        assert sum(g["n"] for g in m.photos.per_person.values()) == n_photos
+        assert len(m.photos.per_person) >= 2  # the dev set's SOURCES.tsv names several persons
     assert result.pair("logistic", "knn") is not None
 
     start = time.perf_counter()

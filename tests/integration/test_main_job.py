@@ -32,7 +32,8 @@ def _config(overrides: list[str]) -> dict[str, Any]:
 def job(real_train, real_split, real_test, tmp_path_factory: pytest.TempPathFactory) -> JobResult:  # type: ignore[no-untyped-def]
     """The default sklearn trainers (logistic regression and SVM) through the real main job."""
     # robustness and photos are exercised by tests/integration/test_compare_real.py; off here for time
-    cfg = _config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.corruptions={}"])
+    cfg = _config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.corruptions={}",
+                   "compare.photos_dir=null"])  # fmt: skip
     fit_part, validation = real_split
     data = JobData(real_train, fit_part, validation, real_test)
     return run_job(cfg, output_dir=tmp_path_factory.mktemp("job"), data=data)

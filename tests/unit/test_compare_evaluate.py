@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from sklearn import metrics as skm
 
-from asl_recognition.compare import Comparator, ComparisonResult, write_report
+from asl_recognition.compare import PHOTOS_WINNER_RULE, Comparator, ComparisonResult, WinnerRule, write_report
 from asl_recognition.data import Dataset
 from asl_recognition.errors import AslRecognitionError, DatasetError, InvalidParameterError
 from asl_recognition.models import ModelMetadata, TrainedModel, register_model_type
@@ -212,18 +212,23 @@ def test_bad_datasets_and_options(test_set: Dataset) -> None:
         Comparator.from_config(test_set, {"bootstrap": 3})
 
 
-def test_default_yaml_config_builds_a_comparator(test_set: Dataset) -> None:
+def test_default_yaml_config_builds_a_comparator(test_set: Dataset, tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 
     path = Path(__file__).resolve().parents[2] / "conf" / "compare" / "default.yaml"
     config = OmegaConf.to_container(OmegaConf.load(path), resolve=True)  # resolves ${oc.env:...}
     assert isinstance(config, dict)
-    comp = Comparator.from_config(test_set, {str(k): v for k, v in config.items()})
-    assert comp.winner_rule.metric == "accuracy"
+    options = {str(k): v for k, v in config.items()}
+    comp = Comparator.from_config(test_set, {**options, "photos_dir": None})
+    assert comp.winner_rule == WinnerRule()  # without photos: test accuracy, then size, latency
     assert len(comp.corruptions) == 7
+    with_photos = Comparator.from_config(test_set, {**options, "photos_dir": str(tmp_path)})
+    assert with_photos.winner_rule == PHOTOS_WINNER_RULE  # photo accuracy; test accuracy >= 0.995
 
 
-def test_photo_folder_through_preprocess_image(tmp_path: Path, test_set: Dataset, models: dict[str, Centroid]) -> None:
+def test_photo_folder_through_the_hand_observation(
+    tmp_path: Path, test_set: Dataset, models: dict[str, Centroid]
+) -> None:
     for label, letter in ((0, "A"), (1, "b")):
         (tmp_path / letter).mkdir()
         for k, img in enumerate(test_set.images[test_set.labels == label][:3]):
