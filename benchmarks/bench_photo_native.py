@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import shlex
 import sys
@@ -84,9 +85,12 @@ def _recall(observations: Sequence[HandObservation], ds: PhotoDataset) -> dict[s
     attempts: dict[str, int] = defaultdict(int)
     for o in observations:
         attempts[o.pose.attempt if o.pose is not None else "none"] += 1
-    return {"overall": float(found.mean()), "per_source": {s: v["accuracy"] for s, v in _per_group(found, ds.sources).items()},
-            "per_person": {s: v["accuracy"] for s, v in _per_group(found, ds.persons).items()},
-            "attempts": dict(attempts)}  # fmt: skip
+    return {
+        "overall": float(found.mean()),
+        "per_source": {s: v["accuracy"] for s, v in _per_group(found, ds.sources).items()},
+        "per_person": {s: v["accuracy"] for s, v in _per_group(found, ds.persons).items()},
+        "attempts": dict(attempts),
+    }
 
 
 def _tight_on_black(rgb: npt.NDArray[np.uint8], obs: HandObservation) -> npt.NDArray[np.uint8] | None:
@@ -145,7 +149,10 @@ def _conditions(dev: PhotoDataset, observations: Sequence[HandObservation], trai
         cut = _tight_on_black(rgb, obs)
         tight.append(cut if cut is not None else rgb)
         clutter.append(_small_in_clutter(rgb, patches, rng))
-    return {"tight_on_black": observe_photos(tight, cache=False), "small_in_clutter": observe_photos(clutter, cache=False)}
+    return {
+        "tight_on_black": observe_photos(tight, cache=False),
+        "small_in_clutter": observe_photos(clutter, cache=False),
+    }
 
 
 def _evaluate(model: TrainedModel, sets: dict[str, list[HandObservation]], dev: PhotoDataset) -> dict[str, Any]:
@@ -186,7 +193,8 @@ def _lopo(trainer_params: dict[str, Any], photos: PhotoDataset, observations: Se
 def _markdown(result: dict[str, Any]) -> str:
     lines = [f"# Photo recogniser on unseen people ({result['date']})", "",
              f"`{result['command']}` on {result['cpu']} ({result['cores']} cores).", "",
-             "## Detection recall (learned detector found a hand)", "", "| set | source | recall |", "|---|---|---|"]  # fmt: skip
+             "## Detection recall (learned detector found a hand)", "",
+             "| set | source | recall |", "|---|---|---|"]  # fmt: skip
     for name in ("dev", "train"):
         for source, r in result["recall"][name]["per_source"].items():
             lines.append(f"| {name} | {source} | {r:.1%} |")
@@ -210,8 +218,8 @@ def _markdown(result: dict[str, Any]) -> str:
         lines += ["## The saved recogniser (with the pixel expert)", "",
                   f"- test file accuracy: {d['test_accuracy']:.4f}", f"- size on disk: {d['size_mb']:.2f} MB",
                   f"- fusion weight of the pose expert: {d['photo_weight']}",
-                  f"- end to end per photo (decode, detect, classify; one at a time): median {d['ms_per_photo_p50']:.1f} ms,"
-                  f" p90 {d['ms_per_photo_p90']:.1f} ms", ""]  # fmt: skip
+                  "- end to end per photo (decode, detect, classify; one at a time): "
+                  f"median {d['ms_per_photo_p50']:.1f} ms, p90 {d['ms_per_photo_p90']:.1f} ms", ""]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -231,9 +239,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev, photos = load_photo_dataset(args.dev), load_photo_dataset(args.train_photos)
     dev_obs = observe_photos(list(dev.files))
     train_obs = observe_photos(list(photos.files))
-    result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "cpu": _cpu(), "cores": len(__import__("os").sched_getaffinity(0)),
-                              "command": shlex.join(["python", "benchmarks/bench_photo_native.py", *sys.argv[1:]]),
-                              "recall": {"dev": _recall(dev_obs, dev), "train": _recall(train_obs, photos)}}  # fmt: skip
+    result: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "cpu": _cpu(),
+        "cores": len(os.sched_getaffinity(0)),
+        "command": shlex.join(["python", "benchmarks/bench_photo_native.py", *sys.argv[1:]]),
+        "recall": {"dev": _recall(dev_obs, dev), "train": _recall(train_obs, photos)},
+    }
     sets = {"plain": dev_obs, **_conditions(dev, dev_obs, photos, args.seed)}
     result["dev"] = {}
     pixel = load_model(args.pixel) if args.pixel is not None else None
@@ -252,9 +264,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 model.predict_photos([f])
                 times.append(1000 * (time.perf_counter() - t0))
-            result["deployed"] = {"test_accuracy": float((model.predict(test.images) == test.labels).mean()),
-                                  "size_mb": directory_size(saved) / 1e6, "photo_weight": model.metadata.hyperparameters.get("photo_weight"),
-                                  "ms_per_photo_p50": float(np.median(times)), "ms_per_photo_p90": float(np.percentile(times, 90))}  # fmt: skip
+            result["deployed"] = {
+                "test_accuracy": float((model.predict(test.images) == test.labels).mean()),
+                "size_mb": directory_size(saved) / 1e6,
+                "photo_weight": model.metadata.hyperparameters.get("photo_weight"),
+                "ms_per_photo_p50": float(np.median(times)),
+                "ms_per_photo_p90": float(np.percentile(times, 90)),
+            }
     if not args.skip_lopo:
         result["lopo"] = _lopo({"pixel": None}, photos, train_obs, fit, args.seed)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(result, indent=2, default=float))

@@ -196,10 +196,9 @@ def parse_request(
             status=415,
         )
     observations = images if isinstance(images, tuple) else None
-    if observations is not None:
-        images = np.stack([o.image for o in observations]).astype(np.float32)
+    pixels = images if not isinstance(images, tuple) else np.stack([o.image for o in images]).astype(np.float32)
     return ScoringRequest(
-        images=images,
+        images=pixels,
         top_k=_parse_top_k(options["top_k"]) if "top_k" in options else None,
         return_images=_parse_bool(options.get("return_images", False), "return_images"),
         observations=observations,
