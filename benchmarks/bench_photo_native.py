@@ -225,8 +225,10 @@ def _markdown(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dev", type=Path, default=SHARED_DATA / "asl-photos-dev")
-    parser.add_argument("--train-photos", type=Path, default=SHARED_DATA / "asl-photos-train")
+    parser.add_argument("--dev", type=Path,
+                        default=Path(os.environ.get("ASL_PHOTOS_DIR", SHARED_DATA / "asl-photos-dev")))
+    parser.add_argument("--train-photos", type=Path,
+                        default=Path(os.environ.get("ASL_PHOTOS_TRAIN", SHARED_DATA / "asl-photos-train")))
     parser.add_argument("--pixel", type=Path, default=None, help="a saved 28x28 model as pixel expert")
     parser.add_argument("--skip-lopo", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
