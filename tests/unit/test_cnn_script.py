@@ -65,4 +65,4 @@ def test_script_rejects_bad_hyperparameters(tmp_path: Path) -> None:
          "--dropout", "2"],
         capture_output=True, text=True, timeout=120, check=False,
     )
-    assert proc.returncode == 2 and "'dropout' must be <= 1" in proc.stderr
+    assert proc.returncode == 2 and "'dropout' must be in [0, 1]" in proc.stderr
