@@ -27,6 +27,18 @@ def _resolve(env: str, fallback: Path, marker: str) -> Path:
     pytest.skip(message)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each test file on one pytest-xdist worker (``--dist loadgroup``, as ``.ci/test`` runs).
+
+    A file's module-scoped fixtures (trained models, servers) are then built once, not once per
+    worker; a test marked ``xdist_group("name")`` joins that group instead, so files sharing an
+    expensive session fixture can run on the same worker.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Directory holding sign_mnist_train.csv and sign_mnist_test.csv."""

@@ -23,6 +23,7 @@ from several threads). Cost on an idle 2-core AMD EPYC: ~30 ms per photo.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition import progress
 from asl_recognition.data.arrays import IMAGE_SHAPE
 from asl_recognition.photo.hand_models import LANDMARK_MODEL, PALM_MODEL, hand_model_dir
 
@@ -81,6 +83,8 @@ FloatArray = npt.NDArray[np.float64]
 CROP_CACHE_SIZE = 100_000
 _CROP_CACHE: collections.OrderedDict[bytes, tuple[FloatArray, float]] = collections.OrderedDict()
 _CROP_CACHE_LOCK = threading.Lock()
+#: Batches of at least this many crops report their progress (with an ETA) while being read.
+PROGRESS_MIN_CROPS = 1000
 #: A model: input batch -> outputs by tensor name (a :class:`_Model`, or a stand-in in tests).
 Runner = Callable[[npt.NDArray[np.float32]], dict[str, npt.NDArray[np.float32]]]
 
@@ -353,8 +357,6 @@ def crop_landmarks(images: npt.NDArray[np.uint8]) -> tuple[FloatArray, FloatArra
     Raises:
         ConfigurationError: the hand models are not installed.
     """
-    from PIL import Image
-
     from asl_recognition.errors import ConfigurationError
 
     models = _models()
@@ -365,20 +367,31 @@ def crop_landmarks(images: npt.NDArray[np.uint8]) -> tuple[FloatArray, FloatArra
         )
     model = models[1]
     batch = np.asarray(images, dtype=np.uint8).reshape(-1, *IMAGE_SHAPE)
-    n = LANDMARK_INPUT
     points = np.empty((len(batch), 21, 2))
     presence = np.empty(len(batch))
-    for i, image in enumerate(batch):
-        key = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
-        with _CROP_CACHE_LOCK:
-            hit = _CROP_CACHE.get(key)
-        if hit is None:
-            big = np.asarray(Image.fromarray(image).resize((n, n), Image.Resampling.BICUBIC))
-            uv, found, _ = _read_hand(np.repeat(big[:, :, None], 3, axis=2), model)
-            hit = (uv * (IMAGE_SHAPE[0] / n), found)
-            with _CROP_CACHE_LOCK:
-                _CROP_CACHE[key] = hit
-                if len(_CROP_CACHE) > CROP_CACHE_SIZE:
-                    _CROP_CACHE.popitem(last=False)
-        points[i], presence[i] = hit
+    shown = progress.task("hand landmarks", total=len(batch)) if len(batch) >= PROGRESS_MIN_CROPS else None
+    with shown or contextlib.nullcontext() as bar:
+        for i, image in enumerate(batch):
+            points[i], presence[i] = _crop_landmarks_one(image, model)
+            if bar is not None:
+                bar.advance()
     return points, presence
+
+
+def _crop_landmarks_one(image: npt.NDArray[np.uint8], model: Any) -> tuple[FloatArray, float]:
+    """One crop's (21, 2) landmarks and presence, through the in-process cache."""
+    from PIL import Image
+
+    n = LANDMARK_INPUT
+    key = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
+    with _CROP_CACHE_LOCK:
+        hit = _CROP_CACHE.get(key)
+    if hit is None:
+        big = np.asarray(Image.fromarray(image).resize((n, n), Image.Resampling.BICUBIC))
+        uv, found, _ = _read_hand(np.repeat(big[:, :, None], 3, axis=2), model)
+        hit = (uv * (IMAGE_SHAPE[0] / n), found)
+        with _CROP_CACHE_LOCK:
+            _CROP_CACHE[key] = hit
+            if len(_CROP_CACHE) > CROP_CACHE_SIZE:
+                _CROP_CACHE.popitem(last=False)
+    return hit

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from asl_recognition.errors import AslRecognitionError, ConfigurationError
+from asl_recognition.registry import import_string
 from asl_recognition.trainers.base import TrialRecord, TrialState
 from asl_recognition.trainers.cnn import _data
 from asl_recognition.trainers.cnn._runner import TrialRun, run_in_process, run_subprocess
@@ -147,7 +148,7 @@ class SweepSpec:
 
 def load_sweep_config(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a sweep YAML: a path, or the name of a shipped ``conf/sweep/<name>.yaml``."""
-    from omegaconf import OmegaConf
+    omegaconf = import_string("omegaconf:OmegaConf", extra="cli", what="reading a sweep config")
 
     path = Path(name_or_path)
     if not path.suffix:
@@ -160,7 +161,7 @@ def load_sweep_config(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
                                      f"{', '.join(shipped) or '(none)'}")
         path = found[0]
     try:
-        data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+        data = omegaconf.to_container(omegaconf.load(path), resolve=True)
     except Exception as exc:  # OSError or one of omegaconf's/yaml's parse errors
         raise ConfigurationError(f"{path}: cannot read sweep config: {exc}") from exc
     if not isinstance(data, dict):
