@@ -5,6 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One BLAS/OpenMP thread per pytest-xdist worker (inherited by the subprocesses tests start):
+    # the workers already fill the cores, and OpenBLAS threads competing for a busy core spin
+    # instead of working. Set before numpy loads OpenBLAS; threadpoolctl covers a library that an
+    # earlier plugin already loaded.
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,18 +36,6 @@ def _resolve(env: str, fallback: Path, marker: str) -> Path:
     if _require_data():
         pytest.fail(message)
     pytest.skip(message)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each test file on one pytest-xdist worker (``--dist loadgroup``, as ``.ci/test`` runs).
-
-    A file's module-scoped fixtures (trained models, servers) are then built once, not once per
-    worker; a test marked ``xdist_group("name")`` joins that group instead, so files sharing an
-    expensive session fixture can run on the same worker.
-    """
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")
