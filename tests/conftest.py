@@ -38,6 +38,17 @@ def _resolve(env: str, fallback: Path, marker: str) -> Path:
     pytest.skip(message)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files that hold ``slow`` tests first, each file's tests still together and in order.
+
+    Under pytest-xdist (``.ci/test``: ``--dist loadfile``) the long files then start early and the
+    many short ones fill both workers at the end, instead of one worker finishing a long file
+    alone.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Directory holding sign_mnist_train.csv and sign_mnist_test.csv."""

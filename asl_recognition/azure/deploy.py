@@ -111,8 +111,9 @@ def deploy_model(
             tags={"backend": meta.backend, "model_type": meta.model_type},
             description=f"asl_recognition {meta.backend} model",
         )
+    # images: scikit-image, for HOG models and the photo localizer's face finder
     env = build_environment(
-        environment_name, gateway=gateway, wheel=wheel, extras=("serve",), extra_pip=("azureml-defaults",)
+        environment_name, gateway=gateway, wheel=wheel, extras=("serve", "images"), extra_pip=("azureml-defaults",)
     )
     service = gateway.deploy(
         name=name,

@@ -64,7 +64,7 @@ def _cascade() -> Any:
     cascade = import_string("skimage.feature:Cascade", extra="images", what="the photo localizer's face finder")
     from skimage.data import lbp_frontal_face_cascade_filename
 
-    return cascade(lbp_frontal_face_cascade_filename())
+    return cascade(lbp_frontal_face_cascade_filename())  # type: ignore[no-untyped-call]
 
 
 def face_boxes(rgb: npt.NDArray[np.uint8]) -> list[FaceBox]:
