@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from asl_recognition._version import __version__
 
 # name -> module that defines it; resolved on first attribute access (PEP 562) so that
 # ``import asl_recognition`` stays fast and light.
@@ -26,10 +26,10 @@ _EXPORTS: dict[str, str] = {
     "get_trainer": "asl_recognition.trainers.base",
     "register_trainer": "asl_recognition.trainers.base",
     "available_trainers": "asl_recognition.trainers.base",
-    "TrainedModel": "asl_recognition.model",
-    "ModelMetadata": "asl_recognition.model",
-    "load_model": "asl_recognition.model",
-    "register_model_type": "asl_recognition.model",
+    "TrainedModel": "asl_recognition.models",
+    "ModelMetadata": "asl_recognition.models",
+    "load_model": "asl_recognition.models",
+    "register_model_type": "asl_recognition.models",
     "Comparator": "asl_recognition.compare",
     "Deployer": "asl_recognition.deploy.base",
     "get_deployer": "asl_recognition.deploy.base",
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from asl_recognition.deploy.client import ScoringClient
     from asl_recognition.errors import AslRecognitionError
     from asl_recognition.images import preprocess_image
-    from asl_recognition.model import ModelMetadata, TrainedModel, load_model, register_model_type
+    from asl_recognition.models import ModelMetadata, TrainedModel, load_model, register_model_type
     from asl_recognition.trainers.base import (
         Trainer,
         TrainResult,

@@ -89,7 +89,7 @@ def _train(cfg: Any) -> None:
 def _compare(cfg: Any) -> None:
     from asl_recognition.compare import Comparator
     from asl_recognition.data import load_dataset
-    from asl_recognition.model import load_model
+    from asl_recognition.models import load_model
 
     plain = _to_container(cfg)
     models = plain.get("models") or {}
@@ -166,7 +166,9 @@ def _install_hand_models(argv: Sequence[str]) -> int:
         description="Install the learned hand detector's models (MediaPipe Hands, extracted from the "
         "mediapipe 0.10.14 wheel on PyPI and checked by SHA-256) for the photo preprocessing.",
     )
-    parser.add_argument("--dest", help="target folder (default: the user cache; see $ASL_HAND_MODELS)")
+    parser.add_argument(
+        "--dest", help="target folder (default: hand_models/ in $ASL_CACHE_DIR, else ~/.cache/asl_recognition)"
+    )
     parser.add_argument("--wheel", help="a mediapipe 0.10 wheel already downloaded (default: pip download)")
     args = parser.parse_args(list(argv))
     from asl_recognition.photo.hand_models import install_hand_models

@@ -37,7 +37,7 @@ from omegaconf import OmegaConf
 
 from asl_recognition._io import atomic_write_text
 from asl_recognition.data import Dataset, load_dataset
-from asl_recognition.model import TrainedModel, load_model
+from asl_recognition.models import TrainedModel, load_model
 from asl_recognition.trainers.base import get_trainer
 
 ROOT = Path(__file__).resolve().parents[1]

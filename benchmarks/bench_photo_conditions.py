@@ -19,7 +19,9 @@ condition: accuracy of each model, and the number of photos in which a hand was 
   picture), ``landscape`` (100 columns added at each side), ``closeup`` (cropped to 1.2x the hand
   box the pipeline finds in the original), ``closeup_warm`` (the same under the warm light).
 
-Writes ``benchmarks/results/photo_conditions<tag>.json`` and ``.md``. Never asserts.
+Writes the benchmark's one current result, ``benchmarks/results/photo_conditions.json`` and
+``.md`` (``--tag SUFFIX`` writes an ad-hoc ``photo_conditions<SUFFIX>`` beside it instead).
+Never asserts.
 """
 
 from __future__ import annotations

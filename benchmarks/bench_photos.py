@@ -17,9 +17,10 @@ For each saved model it reports:
   left-handed signer would show them (mirror policy: :mod:`asl_recognition.photo.mirror`);
 - per letter accuracy before/after, how many photos had a hand found, and the preprocessing time.
 
-Writes ``benchmarks/results/photos.json`` and ``photos.md`` (``--tag`` adds a suffix). Never
-asserts. The dev photo set is small and narrow (one signer, one room): read its numbers as a
-sanity check, not as a target to tune to.
+Writes the benchmark's one current result, ``benchmarks/results/photos.json`` and ``photos.md``
+(``--tag SUFFIX`` writes an ad-hoc ``photos<SUFFIX>`` beside it instead: commit only the current
+file, git keeps its history). Never asserts. The dev photo set is small and narrow (one signer,
+one room): read its numbers as a sanity check, not as a target to tune to.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def photo_parser(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--model", action="append", required=True, metavar="NAME=DIR",
                         help="a saved model directory (repeat for several)")
     parser.add_argument("--photos", default=os.environ.get("ASL_PHOTOS_DIR", str(DEFAULT_PHOTOS)))
-    parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--tag", default="", help="ad-hoc run: write <name><TAG>.json/.md, not the current result")
     return parser
 
 

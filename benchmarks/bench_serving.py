@@ -70,8 +70,8 @@ def build_models(workdir: Path, train_rows: int) -> tuple[Path, Path, pd.DataFra
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MaxAbsScaler
 
-    from asl_recognition.model import ModelMetadata
-    from asl_recognition.onnx_model import OnnxModel
+    from asl_recognition.models import ModelMetadata
+    from asl_recognition.models.onnx import OnnxModel
 
     x, y, test, source = _load(train_rows)
     pipe = make_pipeline(MaxAbsScaler(), LogisticRegression(max_iter=200)).fit(x, y)

@@ -7,7 +7,7 @@ this data (the training file is augmented near-duplicates).
 
 The best child run's ONNX export (``outputs/model.onnx``, written because
 ``enable_onnx_compatible_models=True``) is downloaded and wrapped as an
-:class:`~asl_recognition.onnx_model.OnnxModel`, served by onnxruntime: the AutoML pickle is never
+:class:`~asl_recognition.models.onnx.OnnxModel`, served by onnxruntime: the AutoML pickle is never
 loaded (it needs the exact AutoML runtime and runs code when unpickled). AutoML's ONNX graph
 takes the 784 pixel columns as separate inputs; the input layout and dtype are read from the
 graph and recorded in the model's metadata.
@@ -31,7 +31,7 @@ from asl_recognition.azure.datasets import ensure_dataset
 from asl_recognition.azure.gateway import AzureGateway
 from asl_recognition.azure.settings import AzureSettings
 from asl_recognition.errors import ConfigurationError, ModelFormatError, TrainingError
-from asl_recognition.model import ModelMetadata
+from asl_recognition.models import ModelMetadata
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 
 require_azureml()
@@ -40,7 +40,7 @@ from azureml.train.automl import AutoMLConfig  # noqa: E402
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
-    from asl_recognition.onnx_model import OnnxModel
+    from asl_recognition.models.onnx import OnnxModel
 
 __all__ = [
     "ONNX_FILE",
@@ -144,7 +144,7 @@ def wrap_onnx(
     extra: Mapping[str, Any],
 ) -> OnnxModel:
     """An :class:`OnnxModel` for an AutoML ONNX export (raw 0..255 pixel columns as inputs)."""
-    from asl_recognition.onnx_model import OnnxModel
+    from asl_recognition.models.onnx import OnnxModel
 
     metadata = ModelMetadata.create(
         model_type=OnnxModel.model_type,

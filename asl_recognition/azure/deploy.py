@@ -1,6 +1,6 @@
 """Deploying a saved model to Azure Container Instances (SDK v1).
 
-The model directory (any backend's saved :class:`~asl_recognition.model.TrainedModel`) is
+The model directory (any backend's saved :class:`~asl_recognition.models.base.TrainedModel`) is
 registered with ``Model.register``, with the installed hand models bundled beside it
 (:func:`~asl_recognition.photo.hand_models.bundle_hand_models`: the container cannot fetch
 them, and the photo preprocessing and pose features need them). The service runs the
@@ -26,7 +26,7 @@ from asl_recognition.azure._sdk import require_azureml
 from asl_recognition.azure.environment import build_environment
 from asl_recognition.azure.gateway import AzureGateway, RegisteredModel
 from asl_recognition.errors import ConfigurationError, ModelFormatError
-from asl_recognition.model import read_metadata
+from asl_recognition.models import read_metadata
 
 require_azureml()
 

@@ -170,7 +170,7 @@ def run_hyperdrive(
     model_name: str = "asl-cnn",
 ) -> TrainResult:
     """Register the data, submit the sweep, wait, download and register the best model."""
-    from asl_recognition.model import load_model
+    from asl_recognition.models import load_model
 
     start = time.perf_counter()
     compute = ensure_compute(gateway, settings.compute)

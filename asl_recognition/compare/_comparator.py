@@ -34,7 +34,7 @@ from asl_recognition.compare._stats import bootstrap_metrics, holm, mcnemar_exac
 from asl_recognition.compare._winner import WinnerRule
 from asl_recognition.data.letters import VALID_LABELS, VALID_LETTERS, label_to_letter
 from asl_recognition.errors import InvalidParameterError
-from asl_recognition.model import TrainedModel
+from asl_recognition.models import TrainedModel
 from asl_recognition.trainers.base import TrainResult
 
 __all__ = ["REPORT_FORMATS", "Comparator", "LabelledImages"]

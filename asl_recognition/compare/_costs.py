@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition._io import directory_size
-from asl_recognition.model import TrainedModel
+from asl_recognition.models import TrainedModel
 
 __all__ = ["Costs", "measure_costs", "model_size_bytes"]
 

@@ -12,7 +12,7 @@ validated), :meth:`Dataset.split_validation` (grouped, leak-free validation spli
 
 from __future__ import annotations
 
-from asl_recognition.data._cache import CACHE_ENV, default_cache_dir
+from asl_recognition._paths import CACHE_ENV, default_cache_dir
 from asl_recognition.data._fingerprint import OFFICIAL_FINGERPRINTS, OFFICIAL_ROWS
 from asl_recognition.data._sources import DATA_DIR_ENV, DEFAULT_URLS, DOWNLOAD_ENV
 from asl_recognition.data._split import DEFAULT_N_COMPONENTS, DEFAULT_THRESHOLD

@@ -1,6 +1,6 @@
 """The binary cache: parsed CSVs as plain ``.npy`` files, and cached near-duplicate groups.
 
-Layout under the cache dir (default ``~/.cache/asl_recognition``; ``ASL_CACHE_DIR`` overrides)::
+Layout under the cache dir (:func:`asl_recognition._paths.default_cache_dir`)::
 
     arrays/<key of the CSV path>/images.npy, labels.npy, meta.json
     groups/<fingerprint>-<parameters>.npy
@@ -30,8 +30,6 @@ from asl_recognition._io import atomic_directory, atomic_write_bytes
 from asl_recognition.data._fingerprint import content_fingerprint
 
 __all__ = [
-    "CACHE_ENV",
-    "default_cache_dir",
     "load_arrays",
     "load_groups",
     "store_arrays",
@@ -40,24 +38,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-CACHE_ENV = "ASL_CACHE_DIR"
 _FORMAT = 1
-
-
-def default_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Resolve the cache dir: the argument, else ``$ASL_CACHE_DIR``, else the user cache dir.
-
-    >>> default_cache_dir("/tmp/x")
-    PosixPath('/tmp/x')
-    """
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "asl_recognition"
 
 
 def _file_key(stat: os.stat_result) -> dict[str, int]:

@@ -4,8 +4,8 @@ The training file holds augmented variants (crops, brightness, small rotations) 
 photos, so a random split puts near-copies of a validation image in the training part and
 over-reports accuracy. Near-duplicates are found in a space where brightness and contrast no
 longer matter: each image minus its own mean, divided by its own norm, then projected by PCA onto
-its first ``n_components`` axes. There, the nearest training neighbour of a training image lies at
-a median distance of ~0.003, while 99% of test images are >= ~0.06 from every training image.
+its first ``n_components`` axes. There, a training image's nearest training neighbour is far closer
+than almost any test image comes to a training image (the distances are in ``docs/data.md``).
 Images closer than ``threshold`` are linked, and the connected components of that graph are the
 groups. A split assigns whole groups to one side, letter by letter, so each letter's validation
 share is close to ``fraction`` of its rows.
@@ -33,9 +33,9 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: Distance below which two images are near-duplicates, chosen by benchmarks/bench_data.py:
-#: logistic regression |validation - test| accuracy gap over seeds 0..4 was mean 0.008 / max 0.011
-#: at 0.08 (1,424 groups), against 0.040 / 0.051 at 0.06, 0.021 / 0.039 at 0.10, 0.30 random.
+#: Distance below which two images are near-duplicates, chosen by benchmarks/bench_data.py as
+#: the one whose validation accuracy best predicts the test accuracy (benchmarks/results/data.md,
+#: docs/data.md).
 DEFAULT_THRESHOLD: float = 0.08
 DEFAULT_N_COMPONENTS: int = 50
 _BLOCK = 2048

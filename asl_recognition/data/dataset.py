@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition._paths import default_cache_dir
 from asl_recognition.data import _cache, _split
 from asl_recognition.data._csv import parse_csv_bytes, read_csv_file
 from asl_recognition.data._download import download_csv
@@ -165,7 +166,7 @@ class Dataset:
         except OSError as exc:
             raise DatasetError(f"{csv_path}: cannot access file: {exc.strerror or exc}") from exc
         cached = None
-        root = _cache.default_cache_dir(cache_dir) if cache else None
+        root = default_cache_dir(cache_dir) if cache else None
         if root is not None:
             cached = _cache.load_arrays(csv_path, stat, root)
         if cached is not None:
@@ -240,7 +241,7 @@ class Dataset:
         """
         params = f"v2|by-label|threshold={float(threshold)!r}|n_components={n_components}"
         use_cache = len(self) >= _GROUP_CACHE_MIN_ROWS if cache is None else cache
-        root = _cache.default_cache_dir(cache_dir) if use_cache else None
+        root = default_cache_dir(cache_dir) if use_cache else None
         if root is not None:
             hit = _cache.load_groups(root, self.fingerprint, params, len(self))
             if hit is not None:
@@ -353,7 +354,7 @@ def load_dataset(
     """
     if split not in OFFICIAL_FINGERPRINTS:
         raise InvalidParameterError(f"{split!r} is not a split; available: test, train")
-    root = _cache.default_cache_dir(cache_dir)
+    root = default_cache_dir(cache_dir)
     searched: list[str] = []
     for origin, folder in search_dirs(data_dir, root):
         for candidate in candidate_paths(folder, split):

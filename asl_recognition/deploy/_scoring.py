@@ -20,7 +20,7 @@ import numpy as np
 from asl_recognition.deploy._requests import ScoringLimits, ScoringRequest, parse_request
 from asl_recognition.deploy._responses import error_payload, json_dumps, prediction_payload
 from asl_recognition.errors import ConfigurationError, ModelFormatError, RequestError
-from asl_recognition.model import METADATA_FILE, TrainedModel, load_model
+from asl_recognition.models import METADATA_FILE, TrainedModel, load_model
 
 __all__ = ["DEFAULT_TOP_K", "Reply", "Scorer", "find_model_dir", "limit_threads", "worker_threads"]
 
@@ -136,7 +136,7 @@ class Scorer:
         default_top_k: classes per image under ``"probabilities"`` unless the request says.
 
     >>> import numpy as np
-    >>> from asl_recognition.model import ModelMetadata, TrainedModel
+    >>> from asl_recognition.models import ModelMetadata, TrainedModel
     >>> class Half(TrainedModel):
     ...     def _predict_proba(self, images):
     ...         return np.tile([0.5, 0.5], (len(images), 1))

@@ -193,7 +193,7 @@ def predict_command(
         from asl_recognition.deploy._requests import ScoringRequest
         from asl_recognition.deploy._scoring import Scorer
         from asl_recognition.images import preprocess_image
-        from asl_recognition.model import load_model
+        from asl_recognition.models import load_model
 
         assert model_dir is not None
         scorer = Scorer(load_model(model_dir))

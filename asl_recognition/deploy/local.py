@@ -47,7 +47,7 @@ from asl_recognition.deploy._openapi import write_swagger_files
 from asl_recognition.deploy._requests import ScoringLimits
 from asl_recognition.deploy._serverlog import gunicorn_args, write_logging_config
 from asl_recognition.errors import DeploymentError, InvalidParameterError
-from asl_recognition.model import read_metadata
+from asl_recognition.models import read_metadata
 
 __all__ = ["MAX_DEFAULT_WORKERS", "LocalDeployer", "LocalService", "default_workers", "serve_foreground"]
 
@@ -70,8 +70,7 @@ def default_workers() -> int:
     timeout working) and the scoring path is CPU-bound, so about one per core keeps the cores
     busy; the extra one works while another waits for its client to close the connection
     (gunicorn closes every connection after the answer). More only add context switches and
-    wake-ups for each new connection (measured on 2 cores at 16 concurrent requests: 3 workers
-    gave 3-8% more throughput than 2, 4 no more than 3, 1 about 12% less).
+    wake-ups for each new connection (measured in ``docs/deploy.md``).
     """
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(MAX_DEFAULT_WORKERS, cpus + 1))

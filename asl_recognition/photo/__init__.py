@@ -15,10 +15,12 @@ True
 from __future__ import annotations
 
 from asl_recognition.photo.augment import PhotoAugmentation, augment_photo_like
-from asl_recognition.photo.localize import HandBox, find_hand, skin_mask
+from asl_recognition.photo.box import HandBox
+from asl_recognition.photo.localize import find_hand
 from asl_recognition.photo.mirror import MIRRORABLE_LETTERS, mirror, random_mirror
 from asl_recognition.photo.normalize import match_contrast
 from asl_recognition.photo.pipeline import PhotoResult, is_colour_photo, preprocess_photo
+from asl_recognition.photo.skin import skin_mask
 
 __all__ = [
     "MIRRORABLE_LETTERS",

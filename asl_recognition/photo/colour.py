@@ -5,8 +5,7 @@ The skin test of :mod:`asl_recognition.photo.localize` is a fixed chroma range (
 1999) that holds for skin photographed under roughly white light. Under tungsten light or
 with a camera's failed white balance, every colour in the photo is shifted: a white wall
 turns cream and enters the skin range, or the hand turns bluish and leaves it, and the hand is
-lost (measured in ``docs/photos.md``: a warm cast of R x1.25 / B x0.7 leaves 3 of 138
-development photos with a hand found).
+lost (measured in ``docs/photos.md``).
 
 :func:`white_balance_gains` estimates the light's colour with the *grey-world* assumption
 (Buchsbaum 1980: the average reflectance of a scene is achromatic) and returns the von Kries

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 #: Detection runs at this many pixels on the long side: a face that matters (one big enough
 #: to outweigh a hand) is large, and the cascade's cost grows with the image area (128 px: faces
-#: down to ~1/5 of the short side; ~27 ms for a 200x200 photo with both cores busy training).
+#: down to ~1/5 of the short side; the cost is measured in docs/photos.md).
 FACE_WORK_SIDE = 128
 #: Faces smaller than this fraction of the short side are not searched: a face that small is a
 #: small skin region, which the blob choice already ranks below a hand held near the camera.

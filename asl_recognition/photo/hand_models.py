@@ -14,9 +14,14 @@ dependencies, extracts the two files, checks their SHA-256 and writes them atomi
 Where the files are looked for (:func:`hand_model_dir`), first match wins:
 
 1. ``$ASL_HAND_MODELS`` (a directory; ``off`` disables the detector);
-2. the user cache, ``$XDG_CACHE_HOME/asl_recognition/hand_models`` (``~/.cache/...``), where
-   :func:`install_hand_models` puts them;
-3. an installed ``mediapipe`` package of the 0.10 series (its ``modules/`` folder).
+2. ``hand_models/`` in the library's cache directory
+   (:func:`asl_recognition._paths.default_cache_dir`: ``$ASL_CACHE_DIR``, else
+   ``$XDG_CACHE_HOME/asl_recognition``, else ``~/.cache/asl_recognition``), where
+   :func:`install_hand_models` puts them (:func:`default_model_dir`);
+3. ``hand_models/`` in the per-user cache (:func:`asl_recognition._paths.user_cache_dir`)
+   when ``$ASL_CACHE_DIR`` points elsewhere: earlier versions installed them there whatever
+   ``$ASL_CACHE_DIR`` said, and those installs keep working;
+4. an installed ``mediapipe`` package of the 0.10 series (its ``modules/`` folder).
 
 Without them the photo path falls back to the skin-colour localiser
 (:mod:`asl_recognition.photo.localize`), and says so once in the log.
@@ -36,6 +41,7 @@ import zipfile
 from pathlib import Path
 
 from asl_recognition._io import atomic_write_bytes, atomic_write_text
+from asl_recognition._paths import default_cache_dir, user_cache_dir
 from asl_recognition.errors import ConfigurationError
 
 __all__ = [
@@ -46,7 +52,7 @@ __all__ = [
     "PALM_MODEL",
     "SOURCE_PACKAGE",
     "bundle_hand_models",
-    "default_cache_dir",
+    "default_model_dir",
     "hand_model_dir",
     "install_hand_models",
     "use_bundled_hand_models",
@@ -74,16 +80,30 @@ MODEL_FILES: dict[str, tuple[str, str]] = {
 #: Folder, inside a model directory shipped to a service, that carries the hand models along
 #: (:func:`bundle_hand_models`, :func:`use_bundled_hand_models`).
 BUNDLED_DIR = "hand_models"
+#: Folder of the cache directory that holds the installed models.
+_CACHE_FOLDER = "hand_models"
 _NOTICE = (
     "palm_detection_full.tflite and hand_landmark_full.tflite: MediaPipe Hands models by Google,\n"
     "Apache License 2.0, extracted unchanged from the {source} wheel on PyPI.\n"
 )
 
 
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/asl_recognition/hand_models`` (``~/.cache`` when the variable is unset)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "asl_recognition" / "hand_models"
+def default_model_dir() -> Path:
+    """Where :func:`install_hand_models` puts the files: ``hand_models/`` in the cache directory.
+
+    >>> default_model_dir().name
+    'hand_models'
+    """
+    return default_cache_dir() / _CACHE_FOLDER
+
+
+def _cached() -> tuple[dict[str, Path], Path] | None:
+    """The model files in the cache directory, else in the per-user cache (older installs)."""
+    for folder in dict.fromkeys((default_model_dir(), user_cache_dir() / _CACHE_FOLDER)):
+        paths = _complete(folder)
+        if paths is not None:
+            return paths, folder
+    return None
 
 
 def _sha256(path: Path) -> str:
@@ -140,9 +160,9 @@ def hand_model_dir() -> dict[str, Path] | None:
                 "(or 'off'); run 'asl-recognition install-hand-models --dest FOLDER'"
             )
         return _check(paths, f"${ENV_VAR}")
-    cached = _complete(default_cache_dir())
+    cached = _cached()
     if cached is not None:
-        return _check(cached, "the user cache")
+        return _check(cached[0], f"the cache {cached[1]}")
     package = _mediapipe_modules()
     if package is not None and (found := _complete(package, "package")) is not None:
         return _check(found, "the installed mediapipe package")
@@ -173,7 +193,7 @@ def install_hand_models(
     """Extract the two hand models from a ``mediapipe`` 0.10 wheel into ``dest`` and verify them.
 
     Args:
-        dest: target folder (default :func:`default_cache_dir`); existing verified files are kept.
+        dest: target folder (default :func:`default_model_dir`); existing verified files are kept.
         wheel: a wheel file already at hand; None downloads ``mediapipe==0.10.14`` with pip.
 
     Returns:
@@ -183,7 +203,7 @@ def install_hand_models(
         ConfigurationError: the download failed, or the wheel lacks the files or holds
             different ones (nothing is written then).
     """
-    target = Path(dest) if dest is not None else default_cache_dir()
+    target = Path(dest) if dest is not None else default_model_dir()
     have = _complete(target)
     # a file that fails the check (damaged, or another model) is replaced, not reported
     if have is not None and all(_sha256(p) == MODEL_FILES[n][1] for n, p in have.items()):

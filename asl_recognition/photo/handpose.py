@@ -17,7 +17,7 @@ those of its ``palm_detection_cpu`` and ``hand_landmark`` subgraphs):
 
 The models (:mod:`asl_recognition.photo.hand_models`) run on LiteRT (``ai-edge-litert``), whose
 interpreter is not thread-safe: each model is guarded by a lock (the scoring service may call
-from several threads). Cost on an idle 2-core AMD EPYC: ~30 ms per photo.
+from several threads). The cost per photo is measured in ``docs/photos.md``.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class HandPose:
         presence: the landmark model's hand-presence score (0..1).
         palm_score: the palm detector's score (0..1).
         side_score: the landmark model's hand-side output (0..1). Sign Language MNIST's
-            hands score high (median 0.99 over 300 test images): a low score is the other hand.
+            hands score high (``docs/measurements.md``): a low score is the other hand.
     """
 
     landmarks: FloatArray
@@ -351,8 +351,8 @@ def crop_landmarks(images: npt.NDArray[np.uint8]) -> tuple[FloatArray, FloatArra
     A crop (a Sign MNIST image, or a photo's hand crop from :func:`preprocess_photo
     <asl_recognition.photo.preprocess_photo>`) already is a tight hand box: the landmark model
     reads it whole (upscaled bicubically to 224x224, grey in all three channels), without the
-    palm detector (which needs context around the hand). 94 % of Sign MNIST's test images get a
-    presence of at least :data:`MIN_PRESENCE`.
+    palm detector (which needs context around the hand). Most of Sign MNIST's test images get a
+    presence of at least :data:`MIN_PRESENCE` (the share is measured in ``docs/photos.md``).
 
     Raises:
         ConfigurationError: the hand models are not installed.

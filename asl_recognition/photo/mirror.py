@@ -40,8 +40,8 @@ MIRRORABLE_LETTERS: frozenset[str] = frozenset(VALID_LETTERS)
 MIRRORABLE_LABELS: frozenset[int] = frozenset(letter_to_label(x) for x in MIRRORABLE_LETTERS)
 
 
-#: The landmark model's side output for Sign Language MNIST's hands is high (median 0.99, 10th
-#: percentile 0.88 over 300 test images); below this a hand is the other one.
+#: The landmark model's side output for Sign Language MNIST's hands is high (its distribution
+#: is in docs/measurements.md); below this a hand is the other one.
 SIGN_MNIST_SIDE_MIN = 0.5
 
 

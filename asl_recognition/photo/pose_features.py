@@ -10,9 +10,9 @@ size, *not* to its rotation (G and H point sideways, P and Q down: orientation i
 letter). The landmark model's presence score is appended, so a classifier can learn how much
 to trust a crop's landmarks.
 
-On Sign MNIST such a pose classifier is weaker than a CNN on pixels (random forest: 0.87 on
-the test file), but it fails differently on real photos; the product of the two
-(:mod:`asl_recognition.ensemble`) reads more photos than either.
+On Sign MNIST such a pose classifier is weaker than a CNN on pixels (``docs/photos.md`` has the
+measured accuracies), but it fails differently on real photos; the product of the two
+(:mod:`asl_recognition.models.product`) reads more photos than either.
 """
 
 from __future__ import annotations

@@ -12,25 +12,33 @@ import numpy as np
 
 from asl_recognition.data.letters import VALID_LABELS
 from asl_recognition.errors import AslRecognitionError
-from asl_recognition.model import TrainedModel, load_model
+from asl_recognition.models import TrainedModel, load_model
 from asl_recognition.testing._synthetic import synthetic_dataset
 from asl_recognition.trainers.base import Trainer, TrainResult
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
 
-__all__ = ["CHECKS", "TrainerConformance", "check_trainer"]
+__all__ = ["CHECKS", "HELD_OUT_PER_LETTER", "LEARNS_MARGIN", "TrainerConformance", "check_trainer"]
 
 TrainerFactory = Callable[[], Trainer]
+
+#: How far above chance a backend's accuracy on held-out synthetic data must be (absolute
+#: accuracy): chance is the share of the most common letter there, the best a model predicting
+#: one letter can score (1/24 on the default data, so the bar is about 0.54).
+LEARNS_MARGIN = 0.5
+#: Images per letter of the default held-out set of :func:`check_learns` (never seen by ``fit``).
+HELD_OUT_PER_LETTER = 5
 
 
 class _Context:
     """Shared state for one backend's checks: the data and one cached fit."""
 
-    def __init__(self, factory: TrainerFactory, train: Dataset, validation: Dataset) -> None:
+    def __init__(self, factory: TrainerFactory, train: Dataset, validation: Dataset, held_out: Dataset) -> None:
         self.factory = factory
         self.train = train
         self.validation = validation
+        self.held_out = held_out
         self._result: TrainResult | None = None
         # the inputs as they were before any fit, for check_does_not_mutate_input
         self.pristine = tuple(a.copy() for a in self._inputs())
@@ -56,6 +64,23 @@ def check_fit_returns_result(ctx: _Context) -> None:
     acc = result.metrics.get("validation_accuracy")
     assert isinstance(acc, float) and 0.0 <= acc <= 1.0, (
         f"metrics['validation_accuracy'] must be a float in [0, 1] when validation is given, got {acc!r}"
+    )
+
+
+def check_learns(ctx: _Context) -> None:
+    """On held-out data (never given to ``fit``) the accuracy beats chance by :data:`LEARNS_MARGIN`.
+
+    Chance is the share of the held-out set's most common letter: what a model that always
+    answers one letter scores at best, and more than a model guessing letters at random expects.
+    """
+    labels = ctx.held_out.labels
+    predicted = ctx.result.model.predict(ctx.held_out.images)
+    accuracy = float((predicted == labels).mean())
+    chance = float(np.bincount(labels).max() / len(labels))
+    required = chance + LEARNS_MARGIN
+    assert accuracy >= required, (
+        f"accuracy {accuracy:.3f} on {len(labels)} held-out images is not at least chance ({chance:.3f}) "
+        f"+ {LEARNS_MARGIN} = {required:.3f}: the backend does not learn the synthetic letters"
     )
 
 
@@ -172,6 +197,7 @@ CHECKS: dict[str, Callable[[_Context], None]] = {
     f.__name__.removeprefix("check_"): f
     for f in (
         check_fit_returns_result,
+        check_learns,
         check_predicts_valid_letters,
         check_probabilities,
         check_input_layouts,
@@ -184,10 +210,12 @@ CHECKS: dict[str, Callable[[_Context], None]] = {
 }
 
 
-def _default_data(n_per_letter: int) -> tuple[Dataset, Dataset]:
+def _default_data(n_per_letter: int) -> tuple[Dataset, Dataset, Dataset]:
+    """Synthetic training, validation and held-out sets (seeds 0, 1, 2: distinct noise)."""
     train = synthetic_dataset(n_per_letter, seed=0, name="synthetic-train")
     validation = synthetic_dataset(max(2, n_per_letter // 3), seed=1, name="synthetic-validation")
-    return train, validation
+    held_out = synthetic_dataset(HELD_OUT_PER_LETTER, seed=2, name="synthetic-held-out")
+    return train, validation, held_out
 
 
 def check_trainer(
@@ -195,6 +223,7 @@ def check_trainer(
     *,
     train: Dataset | None = None,
     validation: Dataset | None = None,
+    held_out: Dataset | None = None,
     n_per_letter: int = 12,
     skip: tuple[str, ...] = (),
 ) -> None:
@@ -203,6 +232,9 @@ def check_trainer(
     Args:
         factory: zero-argument callable returning a fresh, configured trainer.
         train, validation: data to use (default: small synthetic datasets).
+        held_out: data never given to ``fit``, for :func:`check_learns` (default: a synthetic
+            set of :data:`HELD_OUT_PER_LETTER` images per letter, with its own noise; with
+            your own ``train`` and ``validation`` and no ``held_out``, ``validation``).
         n_per_letter: size of the default synthetic training set per letter.
         skip: names from :data:`CHECKS` to skip (say why in your test).
 
@@ -210,8 +242,9 @@ def check_trainer(
         AssertionError: ``"conformance check '<name>' failed: ..."`` for the first failure.
     """
     if train is None or validation is None:
-        train, validation = _default_data(n_per_letter)
-    ctx = _Context(factory, train, validation)
+        train, validation, default_held_out = _default_data(n_per_letter)
+        held_out = held_out if held_out is not None else default_held_out
+    ctx = _Context(factory, train, validation, held_out if held_out is not None else validation)
     for name, check in CHECKS.items():
         if name in skip:
             continue
@@ -239,8 +272,8 @@ class TrainerConformance:
     def _ctx(self) -> _Context:
         cls = type(self)
         if cls not in TrainerConformance._ctx_cache:
-            train, validation = _default_data(cls.n_per_letter)
-            TrainerConformance._ctx_cache[cls] = _Context(self.make_trainer, train, validation)
+            train, validation, held_out = _default_data(cls.n_per_letter)
+            TrainerConformance._ctx_cache[cls] = _Context(self.make_trainer, train, validation, held_out)
         return TrainerConformance._ctx_cache[cls]
 
     def _run(self, name: str) -> None:
@@ -253,6 +286,10 @@ class TrainerConformance:
     def test_fit_returns_result(self) -> None:
         """See :func:`check_fit_returns_result`."""
         self._run("fit_returns_result")
+
+    def test_learns(self) -> None:
+        """See :func:`check_learns`."""
+        self._run("learns")
 
     def test_predicts_valid_letters(self) -> None:
         """See :func:`check_predicts_valid_letters`."""

@@ -2,7 +2,7 @@
 
 ``compute="local"`` (the default) searches scikit-learn pipelines with FLAML on the leak-free
 validation split (:mod:`asl_recognition.trainers._automl_local`) and returns a
-:class:`~asl_recognition.trainers._sklearn.SklearnModel` (skops, allow-listed types).
+:class:`~asl_recognition.models.sklearn.SklearnModel` (skops, allow-listed types).
 ``compute="azure"`` submits an Azure AutoML run with the seed study's settings
 (:mod:`asl_recognition.azure.automl`) and returns its best model as ONNX.
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from asl_recognition.errors import InvalidParameterError, TrainingError
-from asl_recognition.model import ModelMetadata
+from asl_recognition.models.base import ModelMetadata
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 
 if TYPE_CHECKING:
@@ -128,8 +128,8 @@ class AutoMLTrainer:
         return self._fit_local(train, validation, seed)
 
     def _fit_local(self, train: Dataset, validation: Dataset, seed: int) -> TrainResult:
+        from asl_recognition.models.sklearn import SklearnModel
         from asl_recognition.trainers._automl_local import search
-        from asl_recognition.trainers._sklearn import SklearnModel
 
         start = time.perf_counter()
         found = search(

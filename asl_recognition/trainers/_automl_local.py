@@ -1,9 +1,9 @@
 """The local AutoML engine: FLAML searching scikit-learn pipelines on the leak-free split.
 
-Every candidate is a scikit-learn :class:`~sklearn.pipeline.Pipeline` built from the sklearn
-backend's own pieces (one of its preprocessing steps: pixels scaled to 0..1, per-image
-standardisation or HOG descriptors; optional PCA; one classifier), so
-the winner saves with skops under the sklearn model type's allow-list: no pickle, no FLAML
+Every candidate is a scikit-learn :class:`~sklearn.pipeline.Pipeline` built from the feature
+transformers of the sklearn model flavour (:mod:`asl_recognition.models.sklearn`: pixels scaled
+to 0..1, per-image standardisation or HOG descriptors; optional PCA; one classifier), so the
+winner saves with skops under the sklearn model type's allow-list: no pickle, no FLAML
 needed to load it. FLAML searches the model family *and* the preprocessing (features, PCA size)
 together, starting from HOG features (the classical image descriptor; the pixel features are
 searched too); candidates are scored on the validation set passed explicitly (``X_val``/``y_val``),
@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import MissingDependencyError, TrainingError
-from asl_recognition.trainers._sklearn import PIXEL_PREPROCESSING, make_preprocessor, n_features
+from asl_recognition.models.sklearn import PIXEL_PREPROCESSING, make_preprocessor, n_features
 from asl_recognition.trainers.base import TrialRecord
 
 if TYPE_CHECKING:

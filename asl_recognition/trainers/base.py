@@ -17,7 +17,7 @@ from asl_recognition.registry import Registry
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
-    from asl_recognition.model import TrainedModel
+    from asl_recognition.models import TrainedModel
 
 __all__ = [
     "TrainResult",
@@ -95,7 +95,7 @@ trainers.register("automl", "asl_recognition.trainers._automl:AutoMLTrainer", ex
 trainers.register(
     "hyperdrive", "asl_recognition.trainers._hyperdrive:HyperDriveTrainer", extra="keras"
 )
-trainers.register("product", "asl_recognition.ensemble:ProductTrainer")
+trainers.register("product", "asl_recognition.trainers._product:ProductTrainer")
 
 T = TypeVar("T", bound=Callable[..., Trainer])
 

@@ -53,7 +53,7 @@ def test_fit_on_azure_through_the_boundary(
     from azureml.train.automl import AutoMLConfig
 
     from asl_recognition.azure.gateway import ChildRun
-    from asl_recognition.model import load_model
+    from asl_recognition.models import load_model
     from asl_recognition.trainers.base import get_trainer
 
     train = synthetic_dataset(10, seed=0)

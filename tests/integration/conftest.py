@@ -46,8 +46,8 @@ def build_onnx_model(directory: Path) -> Path:
     from skl2onnx import to_onnx
     from sklearn.linear_model import LogisticRegression
 
-    from asl_recognition.model import ModelMetadata
-    from asl_recognition.onnx_model import OnnxModel
+    from asl_recognition.models import ModelMetadata
+    from asl_recognition.models.onnx import OnnxModel
 
     x = np.stack([synthetic_letter(lab, noise=12, seed=s) for lab in VALID_LABELS for s in range(6)]).reshape(-1, 784)
     y = np.repeat(VALID_LABELS, 6)

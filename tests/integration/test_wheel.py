@@ -105,7 +105,7 @@ for model_dir in sys.argv[3:]:
     predictions[model_dir] = load_model(model_dir).predict(images).tolist()
 seconds = time.perf_counter() - start
 from asl_recognition.errors import MissingDependencyError
-from asl_recognition.trainers._sklearn import HogFeatures
+from asl_recognition.models.sklearn import HogFeatures
 try:
     HogFeatures().transform(images[:1].reshape(1, -1))
     hog_error = ""

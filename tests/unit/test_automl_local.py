@@ -15,8 +15,8 @@ except ImportError:  # pragma: no cover - CI installs the automl extra
 
 
 def test_search_explores_families_and_preprocessing_and_returns_a_safe_pipeline() -> None:
+    from asl_recognition.models.sklearn import HogFeatures, PerImageNormalizer, PixelScaler
     from asl_recognition.trainers._automl_local import search
-    from asl_recognition.trainers._sklearn import HogFeatures, PerImageNormalizer, PixelScaler
 
     rng = np.random.default_rng(0)
     y, y_val = rng.choice([0, 1, 2, 3], 120), rng.choice([0, 1, 2, 3], 60)
@@ -43,7 +43,7 @@ def test_search_explores_families_and_preprocessing_and_returns_a_safe_pipeline(
 
 
 def test_trainer_saves_with_skops_and_reloads(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from asl_recognition.model import load_model
+    from asl_recognition.models import load_model
     from asl_recognition.trainers.base import get_trainer
 
     train, val = synthetic_dataset(8, seed=0), synthetic_dataset(3, seed=1)

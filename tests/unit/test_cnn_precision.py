@@ -48,8 +48,8 @@ def test_unknown_precision_is_named() -> None:
 
 @pytest.mark.keras
 def test_bfloat16_training_saves_a_float32_network(tmp_path: Path) -> None:
-    from asl_recognition.model import load_model, read_metadata
-    from asl_recognition.trainers.cnn._keras_env import import_keras
+    from asl_recognition.models import load_model, read_metadata
+    from asl_recognition.models._keras_env import import_keras
     from asl_recognition.trainers.cnn._runner import run_in_process
 
     keras = import_keras("tensorflow")

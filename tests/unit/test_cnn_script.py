@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asl_recognition.model import load_model
+from asl_recognition.models import load_model
 from asl_recognition.testing import synthetic_dataset
 from asl_recognition.trainers.cnn import _data
 from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC

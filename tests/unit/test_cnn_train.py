@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from asl_recognition.errors import InvalidParameterError
-from asl_recognition.model import load_model, read_metadata
+from asl_recognition.models import load_model, read_metadata
 from asl_recognition.testing import synthetic_dataset
 from asl_recognition.trainers.cnn._runner import run_in_process
 from asl_recognition.trainers.cnn.config import TrainConfig
@@ -81,7 +81,7 @@ def test_onnx_export_matches_keras_on_raw_pixels(saved: Path, data: tuple[Any, A
 
 
 def test_seed_architecture_is_the_seed_network() -> None:
-    from asl_recognition.trainers.cnn._keras_env import import_keras
+    from asl_recognition.models._keras_env import import_keras
     from asl_recognition.trainers.cnn.architectures import build_model
 
     keras = import_keras("tensorflow")
@@ -120,7 +120,7 @@ def test_validation_labels_must_occur_in_training(data: tuple[Any, Any]) -> None
 
 
 def test_augmentation_is_identity_at_inference_and_seeded() -> None:
-    from asl_recognition.trainers.cnn._keras_env import import_keras
+    from asl_recognition.models._keras_env import import_keras
     from asl_recognition.trainers.cnn.augment import make_augmentation
 
     keras = import_keras("tensorflow")
@@ -135,7 +135,7 @@ def test_augmentation_is_identity_at_inference_and_seeded() -> None:
 
 
 def test_batch_norm_statistics_are_reestimated_exactly(data: tuple[Any, Any]) -> None:
-    from asl_recognition.trainers.cnn._keras_env import import_keras
+    from asl_recognition.models._keras_env import import_keras
     from asl_recognition.trainers.cnn.architectures import build_model
     from asl_recognition.trainers.cnn.batchnorm import recalibrate_batch_norm
 

@@ -18,7 +18,7 @@ from sklearn import metrics as skm
 from asl_recognition.compare import Comparator, ComparisonResult, write_report
 from asl_recognition.data import Dataset
 from asl_recognition.errors import AslRecognitionError, DatasetError, InvalidParameterError
-from asl_recognition.model import ModelMetadata, TrainedModel, register_model_type
+from asl_recognition.models import ModelMetadata, TrainedModel, register_model_type
 from asl_recognition.testing import synthetic_dataset
 from asl_recognition.trainers.base import TrainResult, TrialRecord
 

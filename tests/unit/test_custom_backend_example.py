@@ -40,7 +40,7 @@ def test_example_backend_passes_conformance_and_joins_the_main_job(tmp_path: Pat
 
     example = _load_example()
     assert "example-torch" in available_trainers()
-    check_trainer(lambda: example.TorchCnnTrainer(epochs=1), n_per_letter=6)
+    check_trainer(lambda: example.TorchCnnTrainer(epochs=2))  # as the example's own main() runs it
 
     fit = synthetic_dataset(8, seed=0)
     data = JobData(train=fit, fit=fit, validation=synthetic_dataset(3, seed=1), test=synthetic_dataset(3, seed=2))

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from asl_recognition import load_model
-from asl_recognition.ensemble import FLOOR, ProductModel, ProductTrainer, combine_probabilities
 from asl_recognition.errors import ConfigurationError, InvalidParameterError, ModelFormatError
 from asl_recognition.job import JobData, run_job
+from asl_recognition.models.product import FLOOR, ProductModel, combine_probabilities
 from asl_recognition.testing import synthetic_dataset
+from asl_recognition.trainers._product import ProductTrainer
 from asl_recognition.trainers.base import get_trainer
 
 

@@ -9,7 +9,7 @@ import pytest
 from asl_recognition import load_model
 from asl_recognition.data.letters import VALID_LABELS
 from asl_recognition.errors import AslRecognitionError, InvalidParameterError, ModelFormatError
-from asl_recognition.model import METADATA_FILE, ModelMetadata, read_metadata
+from asl_recognition.models import METADATA_FILE, ModelMetadata, read_metadata
 from asl_recognition.testing import synthetic_dataset
 from asl_recognition.trainers._sklearn import SklearnTrainer
 
@@ -102,7 +102,7 @@ def test_onnx_model_type_serves_a_skl2onnx_export(tmp_path: Path) -> None:
     from skl2onnx import to_onnx
     from sklearn.linear_model import LogisticRegression
 
-    from asl_recognition.onnx_model import OnnxModel
+    from asl_recognition.models.onnx import OnnxModel
 
     ds = synthetic_dataset(6)
     x = ds.images.reshape(len(ds), -1).astype(np.float32) / 255  # scaled: lbfgs converges quickly
@@ -124,7 +124,7 @@ def test_onnx_zipmap_output_is_mapped_to_labels(tmp_path: Path) -> None:
     from skl2onnx import to_onnx
     from sklearn.linear_model import LogisticRegression
 
-    from asl_recognition.onnx_model import OnnxModel
+    from asl_recognition.models.onnx import OnnxModel
 
     ds = synthetic_dataset(6, labels=(0, 1, 2))
     x = ds.images.reshape(len(ds), -1).astype(np.float32)
@@ -137,7 +137,7 @@ def test_onnx_zipmap_output_is_mapped_to_labels(tmp_path: Path) -> None:
 
 
 def test_garbage_onnx_is_a_format_error() -> None:
-    from asl_recognition.onnx_model import OnnxModel
+    from asl_recognition.models.onnx import OnnxModel
 
     meta = ModelMetadata.create(model_type="onnx", backend="test", labels=VALID_LABELS)
     with pytest.raises(ModelFormatError, match="not a loadable ONNX model"):

@@ -18,8 +18,9 @@ from asl_recognition.photo.colour import (
     exposure_gain,
     white_balance_gains,
 )
-from asl_recognition.photo.localize import HandBox, _box_in, _more_complete, hand_mask_in_box
+from asl_recognition.photo.localize import HandBox, hand_mask_in_box
 from asl_recognition.photo.normalize import MIN_HAND_PIXELS
+from asl_recognition.photo.skin import _box_in, _more_complete
 
 #: Tungsten-like (warm) and shade-like (cool) casts strong enough to push the drawn hand out of
 #: the fixed skin chroma range.

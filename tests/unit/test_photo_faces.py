@@ -45,7 +45,7 @@ def test_the_hand_finder_ignores_a_bigger_face(astronaut: np.ndarray) -> None:
     from PIL import Image
 
     from asl_recognition.photo import find_hand
-    from asl_recognition.photo.localize import skin_mask
+    from asl_recognition.photo.skin import skin_mask
 
     # a hand and forearm on a wall, and beside it the astronaut's head and shoulders, whose
     # skin-coloured face (and the beige studio wall around it) is a larger region than the hand

@@ -93,3 +93,41 @@ def test_models_bundled_with_a_model_directory_are_used_by_a_service(tmp_path: P
     assert use_bundled_hand_models(tmp_path, env) and env[ENV_VAR] == str(tmp_path / BUNDLED_DIR)
     assert not use_bundled_hand_models(tmp_path, {ENV_VAR: "/elsewhere"})  # an explicit setting wins
     assert not use_bundled_hand_models(tmp_path / "nothing", {})
+
+
+def test_cache_directory_of_the_data_is_where_models_are_installed_and_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$ASL_CACHE_DIR moves the hand models as it moves the dataset cache (one function)."""
+    from asl_recognition.data import default_cache_dir
+
+    real = {name: p.read_bytes() for name, p in _installed().items()}
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("ASL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(hand_models, "_mediapipe_modules", lambda: None)
+    assert hand_models.default_model_dir() == default_cache_dir() / "hand_models" == tmp_path / "cache" / "hand_models"
+    assert hand_model_dir() is None
+    dest = install_hand_models(wheel=_wheel(tmp_path / "mp.whl", real))
+    assert dest == tmp_path / "cache" / "hand_models"
+    assert hand_model_dir() == {name: dest / name for name in MODEL_FILES}
+
+
+def test_models_installed_in_the_user_cache_are_found_when_the_cache_dir_is_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An install made before $ASL_CACHE_DIR counted (in the per-user cache) keeps working."""
+    real = _installed()
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("ASL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(hand_models, "_mediapipe_modules", lambda: None)
+    legacy = tmp_path / "xdg" / "asl_recognition" / "hand_models"
+    legacy.mkdir(parents=True)
+    for name, path in real.items():
+        (legacy / name).write_bytes(path.read_bytes())
+    assert hand_model_dir() == {name: legacy / name for name in MODEL_FILES}
+    (tmp_path / "cache" / "hand_models").mkdir(parents=True)
+    for name, path in real.items():  # a copy in the cache directory in use wins
+        (tmp_path / "cache" / "hand_models" / name).write_bytes(path.read_bytes())
+    assert hand_model_dir() == {name: tmp_path / "cache" / "hand_models" / name for name in MODEL_FILES}

@@ -20,7 +20,7 @@ from asl_recognition.deploy import score
 from asl_recognition.deploy._requests import ScoringLimits
 from asl_recognition.deploy._scoring import Scorer, find_model_dir, limit_threads, worker_threads
 from asl_recognition.errors import ConfigurationError, ModelFormatError
-from asl_recognition.model import ModelMetadata, TrainedModel, register_model_type
+from asl_recognition.models import ModelMetadata, TrainedModel, register_model_type
 
 CENTRES = np.linspace(0, 255, len(VALID_LABELS))
 
@@ -234,7 +234,7 @@ def test_from_environ_and_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_a_product_model_is_served_from_its_directory(tmp_path: Path) -> None:
     """A product of experts (members in sub-folders) is found, loaded and answers like any model."""
-    from asl_recognition.ensemble import ProductModel, combine_probabilities
+    from asl_recognition.models.product import ProductModel, combine_probabilities
 
     product = ProductModel({"a": _model(), "b": _model()})
     product.save(tmp_path / "azureml-models" / "asl-product" / "1" / "cnn_pose")
@@ -278,7 +278,7 @@ def test_onnx_model_threads_keep_predictions() -> None:
     from sklearn.linear_model import LogisticRegression
 
     from asl_recognition.errors import InvalidParameterError
-    from asl_recognition.onnx_model import OnnxModel
+    from asl_recognition.models.onnx import OnnxModel
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (40, 784)).astype(np.float32)

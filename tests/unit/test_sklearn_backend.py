@@ -64,14 +64,14 @@ def test_model_predicts_only_trained_letters() -> None:
 
 
 def test_unknown_model_type_error_lists_types() -> None:
-    from asl_recognition.model import model_types
+    from asl_recognition.models import model_types
 
     with pytest.raises(NotFoundError, match="available: .*onnx.*sklearn"):
         model_types.get("tensorflow-lite")
 
 
 def test_hog_features_describe_edges_not_brightness() -> None:
-    from asl_recognition.trainers._sklearn import HogFeatures
+    from asl_recognition.models.sklearn import HogFeatures
 
     images = synthetic_dataset(2, seed=0).images.reshape(-1, 784).astype(np.float32)
     hog = HogFeatures()

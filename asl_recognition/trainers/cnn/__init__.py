@@ -1,5 +1,6 @@
-"""The Keras CNN backend (``cnn``): one training script, a local HyperDrive sweep, a model type.
+"""The Keras CNN backend (``cnn``): one training script and a local HyperDrive sweep.
 
 Nothing here imports Keras at import time; see :mod:`.backend` (``KerasCnnTrainer``),
-:mod:`.train` (the training script), :mod:`.sweep` and :mod:`.keras_model`.
+:mod:`.train` (the training script) and :mod:`.sweep`; the model flavour it saves is
+:mod:`asl_recognition.models.keras`.
 """

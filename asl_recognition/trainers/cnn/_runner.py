@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from asl_recognition.errors import TrainingError
+from asl_recognition.models._keras_env import backend_env
 from asl_recognition.trainers.cnn import _data
-from asl_recognition.trainers.cnn._keras_env import backend_env
 from asl_recognition.trainers.cnn.config import TrainConfig
 from asl_recognition.trainers.cnn.train import EpochHook
 
@@ -50,7 +50,7 @@ def run_in_process(
     data_fingerprint: str | None = None,
 ) -> TrialRun:
     """Train in this process (Keras must be importable with ``config.backend`` here)."""
-    from asl_recognition.trainers.cnn.keras_model import KerasModel
+    from asl_recognition.models.keras import KerasModel
     from asl_recognition.trainers.cnn.train import build_metadata
     from asl_recognition.trainers.cnn.train import train as train_fn
 

@@ -76,7 +76,7 @@ def build_model(keras: Any, arch: str, *, num_classes: int, hidden: int, dropout
     """Build the (uncompiled) inference network ``arch``.
 
     Args:
-        keras: the imported ``keras`` module (see :func:`._keras_env.import_keras`).
+        keras: the imported ``keras`` module (see :func:`asl_recognition.models._keras_env.import_keras`).
         arch: ``"seed"`` or ``"small"``.
         num_classes: number of probability columns.
         hidden: units of the dense hidden layer.

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asl_recognition.errors import InvalidParameterError
-from asl_recognition.model import TrainedModel, load_model
+from asl_recognition.models import TrainedModel, load_model
 from asl_recognition.trainers.base import TrainResult
 from asl_recognition.trainers.cnn import _data
 from asl_recognition.trainers.cnn._runner import TrialRun, run_in_process, run_subprocess

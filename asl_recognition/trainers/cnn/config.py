@@ -14,7 +14,7 @@ import dataclasses
 from typing import Any
 
 from asl_recognition.errors import InvalidParameterError
-from asl_recognition.trainers.cnn._keras_env import BACKENDS
+from asl_recognition.models._keras_env import BACKENDS
 from asl_recognition.trainers.cnn.architectures import ARCHITECTURES
 from asl_recognition.trainers.cnn.precision import PRECISIONS
 

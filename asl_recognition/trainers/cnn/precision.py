@@ -3,9 +3,7 @@
 ``mixed_bfloat16`` keeps every weight in float32 and computes the layers in bfloat16 (Keras'
 mixed-precision policy); only the last layer (class probabilities) computes in float32. On CPUs
 with Intel AMX tiles (``amx_bf16``: Xeon Sapphire Rapids and later) oneDNN runs those layers on
-the matrix units. Measured on a 2-core Xeon development machine with AMX (default network, batch 64,
-augmentation on, TensorFlow 2.21): 4.5-4.8 s per 100 training steps in bfloat16 against 5.5-7.2 s
-in float32, with the float32 time switching between the two values from run to run. Elsewhere
+the matrix units, faster than float32 (measured in ``docs/cnn.md``). Elsewhere
 bfloat16 is emulated and slower than float32, so ``"auto"`` picks it only on such CPUs and on
 the TensorFlow backend.
 

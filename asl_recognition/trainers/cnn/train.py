@@ -46,9 +46,9 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import AslRecognitionError, InvalidParameterError
-from asl_recognition.model import ModelMetadata
+from asl_recognition.models import ModelMetadata
+from asl_recognition.models._keras_env import configure_threads, import_keras
 from asl_recognition.trainers.cnn import _data
-from asl_recognition.trainers.cnn._keras_env import configure_threads, import_keras
 from asl_recognition.trainers.cnn.config import TrainConfig
 from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC
 from asl_recognition.trainers.cnn.precision import dtype_policy, float32_copy, resolve_precision
@@ -209,9 +209,8 @@ def _fit_inputs(
     """``fit`` keyword arguments for the data: a seeded, reshuffled ``tf.data`` pipeline on
     TensorFlow, the arrays elsewhere.
 
-    With Keras' own adapter for NumPy arrays on TensorFlow, every other epoch of the default
-    network ran ~70 % slower on 2 cores and ~20 s passed after the last epoch; the whole default
-    training took 371-398 s with it and 258-282 s with this pipeline (bench_cnn, seeds 0-2).
+    Keras' own adapter for NumPy arrays on TensorFlow made every other epoch of the default
+    network slower and idled after the last epoch (measured in ``docs/measurements.md``).
     """
     if config.backend != "tensorflow":
         return {"x": x, "y": y, "batch_size": config.batch_size, "validation_data": val, "shuffle": True}
@@ -236,7 +235,7 @@ def build_metadata(
     config: TrainConfig, outcome: TrainOutcome, *, data_fingerprint: str | None = None
 ) -> ModelMetadata:
     """The ``asl_model.json`` content of a trained CNN."""
-    from asl_recognition.trainers.cnn.keras_model import ONNX_SPEC
+    from asl_recognition.models.keras import ONNX_SPEC
 
     return ModelMetadata.create(
         model_type="keras",
@@ -356,7 +355,7 @@ def run(args: argparse.Namespace) -> Path:
 
         outcome = train(config, train_data, validation, on_epoch=on_epoch)
 
-    from asl_recognition.trainers.cnn.keras_model import KerasModel
+    from asl_recognition.models.keras import KerasModel
 
     model = KerasModel(metadata=build_metadata(config, outcome, data_fingerprint=args.data_fingerprint),
                        network=outcome.network)

@@ -1,4 +1,5 @@
-"""The ``TrainedModel`` every trainer returns, its on-disk format, and :func:`load_model`.
+"""The ``TrainedModel`` every trainer returns, its on-disk format, :func:`load_model`, and the
+model-type (flavour) registry.
 
 A saved model is a directory::
 
@@ -10,9 +11,13 @@ A saved model is a directory::
                          from the file (skops with a type allow-list, ONNX, .keras in safe mode)
 
 :func:`load_model` reads the metadata and hands the directory to the class registered for its
-``model_type`` (built-ins lazily, third parties through the ``asl_recognition.model_types``
-entry-point group or :func:`register_model_type`). If that type cannot be loaded here but the
-directory carries an ONNX export, the model is served through onnxruntime instead.
+``model_type``. Each flavour lives in its own module beside this one (:mod:`.sklearn`,
+:mod:`.keras`, :mod:`.onnx`, :mod:`.product`) and registers itself there with
+:func:`register_model_type`; this module knows the built-ins only as ``"module:Class"`` strings,
+so nothing is imported before a model of that flavour is loaded. Third parties register through
+the ``asl_recognition.model_types`` entry-point group or :func:`register_model_type`. If a type
+cannot be loaded here but the directory carries an ONNX export, the model is served through
+onnxruntime instead.
 
 Example (with a tiny model type defined inline):
 
@@ -48,6 +53,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition._io import atomic_directory, atomic_write_text, directory_size
+from asl_recognition._version import __version__
 from asl_recognition.data.arrays import as_image_batch
 from asl_recognition.data.letters import VALID_LABELS, label_to_letter
 from asl_recognition.errors import (
@@ -73,12 +79,6 @@ FORMAT_VERSION = 1
 METADATA_FILE = "asl_model.json"
 
 M = TypeVar("M", bound="TrainedModel")
-
-
-def _library_version() -> str:
-    from asl_recognition import __version__
-
-    return __version__
 
 
 def _jsonable(value: Any) -> Any:
@@ -139,9 +139,20 @@ class ModelMetadata:
     @classmethod
     def create(cls, *, model_type: str, backend: str, **fields: Any) -> ModelMetadata:
         """New metadata stamped with the library version and the current UTC time."""
-        fields.setdefault("library_version", _library_version())
+        fields.setdefault("library_version", __version__)
         fields.setdefault("created_at", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
         return cls(model_type=model_type, backend=backend, **fields)
+
+    def file(self, role: str, directory: Path) -> Path:
+        """Path of the file listed for ``role`` (e.g. ``"weights"``) in the model ``directory``.
+
+        Raises:
+            ModelFormatError: the metadata lists no file for ``role``.
+        """
+        name = self.files.get(role)
+        if name is None:
+            raise ModelFormatError(f"{directory}: metadata lists no {role!r} file")
+        return directory / name
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -274,10 +285,12 @@ class TrainedModel(ABC):
 model_types: Registry[type[TrainedModel]] = Registry(
     "model type", entry_point_group="asl_recognition.model_types"
 )
-model_types.register("sklearn", "asl_recognition.trainers._sklearn:SklearnModel", extra="dev")
-model_types.register("keras", "asl_recognition.trainers.cnn.keras_model:KerasModel", extra="keras")
-model_types.register("onnx", "asl_recognition.onnx_model:OnnxModel", extra="serve")
-model_types.register("product", "asl_recognition.ensemble:ProductModel")
+# The built-in flavours, imported on first use; each module registers its class again when
+# imported (``@register_model_type``), which replaces the string with the class itself.
+model_types.register("sklearn", "asl_recognition.models.sklearn:SklearnModel", extra="dev")
+model_types.register("keras", "asl_recognition.models.keras:KerasModel", extra="keras")
+model_types.register("onnx", "asl_recognition.models.onnx:OnnxModel", extra="serve")
+model_types.register("product", "asl_recognition.models.product:ProductModel")
 
 
 def register_model_type(name: str) -> Callable[[type[M]], type[M]]:

@@ -1,4 +1,4 @@
-"""Product of experts: one model from several, each judging the image in its own way.
+"""The ``product`` model flavour: one model from several, each judging the image in its own way.
 
 :class:`ProductModel` multiplies its members' class probabilities and renormalises (Hinton
 2002, "Training products of experts"; with equal weights it is the naive-Bayes combination of
@@ -14,18 +14,9 @@ it, the pose classifier by an imprecise landmark. On the development photos the 
 more photos than either (``docs/photos.md``), while on the test file the CNN's confident right
 answers carry it.
 
-:class:`ProductTrainer` (backend ``product``) trains the members from trainer specs::
-
-    trainer:
-      cnn_pose:
-        name: product
-        params:
-          members:
-            cnn: {name: cnn, params: {epochs: 5}}
-            pose: {name: sklearn, params: {estimator: random_forest, preprocessing: landmarks}}
-
-and the main job (:func:`asl_recognition.job.run_job`) also accepts the *names* of other
-trainers of the same job as members (``members: [cnn_fast, pose]``), reusing their models.
+A saved product keeps each member's model directory under ``members/<name>/`` and loads each
+with :func:`~asl_recognition.models.base.load_model`, whatever its flavour. The ``product``
+trainer (:mod:`asl_recognition.trainers._product`) trains the members and combines them.
 
 >>> import numpy as np
 >>> combine_probabilities([np.array([[0.6, 0.4]]), np.array([[0.2, 0.8]])]).round(3).tolist()
@@ -34,25 +25,17 @@ trainers of the same job as members (``members: [cnn_fast, pose]``), reusing the
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import InvalidParameterError, ModelFormatError
-from asl_recognition.model import METADATA_FILE, ModelMetadata, TrainedModel, load_model
-from asl_recognition.trainers.base import TrainResult, get_trainer, validation_metrics
+from asl_recognition.models.base import METADATA_FILE, ModelMetadata, TrainedModel, load_model, register_model_type
 
-if TYPE_CHECKING:
-    from asl_recognition.data.dataset import Dataset
-
-__all__ = ["FLOOR", "ProductModel", "ProductTrainer", "combine_probabilities"]
-
-log = logging.getLogger(__name__)
+__all__ = ["FLOOR", "ProductModel", "check_member_name", "combine_probabilities"]
 
 #: Smallest probability a member contributes (log of zero is minus infinity).
 FLOOR = 1e-6
@@ -69,12 +52,14 @@ def combine_probabilities(members: Sequence[npt.ArrayLike]) -> npt.NDArray[np.fl
     return normalised
 
 
-def _check_name(name: str) -> str:
+def check_member_name(name: str) -> str:
+    """``name`` if it can name a member (and its folder), else :class:`InvalidParameterError`."""
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise InvalidParameterError(f"member names must be letters, digits, '_' or '-', got {name!r}")
     return name
 
 
+@register_model_type("product")
 class ProductModel(TrainedModel):
     """The product of its members' probabilities (see the module docstring).
 
@@ -88,7 +73,7 @@ class ProductModel(TrainedModel):
     def __init__(self, members: Mapping[str, TrainedModel], *, metadata: ModelMetadata | None = None) -> None:
         if len(members) < 2:
             raise InvalidParameterError(f"a product of experts needs at least two members, got {len(members)}")
-        named = {_check_name(str(k)): m for k, m in members.items()}
+        named = {check_member_name(str(k)): m for k, m in members.items()}
         labels = {m.labels for m in named.values()}
         if len(labels) != 1:
             raise ModelFormatError(f"members predict different labels: {sorted(labels)}")
@@ -131,57 +116,5 @@ class ProductModel(TrainedModel):
         names = [parts[1] for parts in roles if len(parts) == 2 and parts[0] == "member"]
         if len(names) < 2:
             raise ModelFormatError(f"{directory}: a product model lists fewer than two members")
-        members = {name: load_model(directory / _MEMBERS_DIR / _check_name(name)) for name in names}
+        members = {name: load_model(directory / _MEMBERS_DIR / check_member_name(name)) for name in names}
         return cls(members, metadata=metadata)
-
-
-class ProductTrainer:
-    """Train each member and combine them into a :class:`ProductModel`.
-
-    Args:
-        members: name -> ``{"name": backend, "params": {...}}`` trainer specs, or name -> an
-            already trained :class:`~asl_recognition.model.TrainedModel` (kept as it is).
-
-    The product's validation accuracy is reported only when no member was refit on the whole
-    training file (``refit: true`` in the main job): such a member has seen the validation rows.
-    """
-
-    name = "product"
-
-    def __init__(self, *, members: Mapping[str, Any]) -> None:
-        if not isinstance(members, Mapping) or len(members) < 2:
-            raise InvalidParameterError("'members' must map at least two names to trainer specs or models")
-        self._trained: dict[str, TrainedModel] = {}
-        self._trainers: dict[str, Any] = {}
-        for name, spec in members.items():
-            key = _check_name(str(name))
-            if isinstance(spec, TrainedModel):
-                self._trained[key] = spec
-            elif isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
-                self._trainers[key] = get_trainer(spec["name"], **dict(spec.get("params") or {}))
-            else:
-                raise InvalidParameterError(
-                    f"member {key!r} must be {{name: BACKEND, params: {{...}}}} or a trained model, got {spec!r}"
-                )
-        self.params: dict[str, Any] = {"members": list(members)}
-
-    def fit(self, train: Dataset, *, validation: Dataset | None = None, seed: int = 0) -> TrainResult:
-        """Train the members that are specs (with the same data and seed), then combine."""
-        start = time.perf_counter()
-        models = dict(self._trained)
-        timings: dict[str, float] = {}
-        for key, trainer in self._trainers.items():
-            result = trainer.fit(train, validation=validation, seed=seed)
-            models[key] = result.model
-            timings[f"{key}_fit_s"] = result.timings.get("fit_s", 0.0)
-        model = ProductModel({k: models[k] for k in self.params["members"]})
-        refit = [k for k, m in models.items() if m.metadata.extra.get("refit")]
-        if refit and validation is not None:
-            # a member retrained on the whole training file has seen the validation rows
-            log.info("product: no validation metrics (members %s were refit on the validation rows too)", refit)
-            validation = None
-        metrics = validation_metrics(model, validation) if validation is not None else {}
-        model.metadata.metrics.update(metrics)
-        timings["fit_s"] = time.perf_counter() - start
-        return TrainResult(model=model, metrics=metrics, hyperparameters=dict(model.metadata.hyperparameters),
-                           timings=timings, backend=self.name)  # fmt: skip

@@ -1,4 +1,4 @@
-"""The ``keras`` model type: a saved Keras network plus its ONNX export.
+"""The ``keras`` model flavour: a saved Keras network plus its ONNX export.
 
 Directory layout (besides ``asl_model.json``)::
 
@@ -8,7 +8,7 @@ Directory layout (besides ``asl_model.json``)::
                   probabilities (N, C) out, preprocessing inside the graph
 
 Where Keras is not installed, :func:`asl_recognition.load_model` serves the ONNX file through
-the generic ``onnx`` model type instead.
+the generic ``onnx`` flavour (:mod:`asl_recognition.models.onnx`) instead.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import numpy.typing as npt
 
 from asl_recognition._io import atomic_write_bytes
 from asl_recognition.errors import ModelFormatError
-from asl_recognition.model import ModelMetadata, TrainedModel
-from asl_recognition.trainers.cnn._keras_env import import_keras, loaded_backend
+from asl_recognition.models._keras_env import import_keras, loaded_backend
+from asl_recognition.models.base import ModelMetadata, TrainedModel, register_model_type
 
 __all__ = ["KerasModel", "export_onnx"]
 
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "model.keras"
 ONNX_FILE = "model.onnx"
-#: how the generic onnx model type feeds the export (see asl_recognition.onnx_model)
+#: how the generic onnx flavour feeds the export (see asl_recognition.models.onnx)
 ONNX_SPEC: dict[str, Any] = {"input_layout": "nhw", "input_dtype": "float32", "input_scale": 1.0}
 _PREDICT_BATCH = 1024
 
@@ -52,8 +52,9 @@ def export_onnx(network: Any) -> bytes:
         return path.read_bytes()
 
 
+@register_model_type("keras")
 class KerasModel(TrainedModel):
-    """A Keras CNN as a :class:`~asl_recognition.model.TrainedModel`.
+    """A Keras CNN as a :class:`~asl_recognition.models.base.TrainedModel`.
 
     Args:
         metadata: model metadata (``extra["keras_backend"]`` names the backend it trained on).
@@ -90,14 +91,11 @@ class KerasModel(TrainedModel):
 
     @classmethod
     def _load(cls, directory: Path, metadata: ModelMetadata) -> KerasModel:
-        name = metadata.files.get("weights")
-        if name is None:
-            raise ModelFormatError(f"{directory}: metadata lists no 'weights' file")
+        weights = metadata.file("weights", directory)
         keras = import_keras(loaded_backend() or metadata.extra.get("keras_backend", "tensorflow"))
         try:
-            network = keras.saving.load_model(directory / name, compile=False, safe_mode=True)
+            network = keras.saving.load_model(weights, compile=False, safe_mode=True)
         except Exception as exc:  # keras raises ValueError/OSError/zipfile errors
-            raise ModelFormatError(f"{directory / name}: not a loadable Keras model: {exc}") from exc
-        onnx_name = metadata.files.get("onnx")
-        onnx_bytes = (directory / onnx_name).read_bytes() if onnx_name else None
+            raise ModelFormatError(f"{weights}: not a loadable Keras model: {exc}") from exc
+        onnx_bytes = metadata.file("onnx", directory).read_bytes() if "onnx" in metadata.files else None
         return cls(metadata=metadata, network=network, onnx_bytes=onnx_bytes)

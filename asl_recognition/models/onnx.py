@@ -1,4 +1,4 @@
-"""The generic ``onnx`` model type: any model exported to ONNX, served by onnxruntime.
+"""The generic ``onnx`` model flavour: any model exported to ONNX, served by onnxruntime.
 
 Every backend may add an ONNX export to its saved directory (``files["onnx"]``); such a model
 then loads and serves without the backend's own framework (no TensorFlow, torch or AutoML
@@ -34,7 +34,7 @@ import numpy.typing as npt
 from asl_recognition._io import atomic_write_bytes
 from asl_recognition.data.arrays import NUM_PIXELS
 from asl_recognition.errors import InvalidParameterError, MissingDependencyError, ModelFormatError
-from asl_recognition.model import ModelMetadata, TrainedModel
+from asl_recognition.models.base import ModelMetadata, TrainedModel, register_model_type
 
 __all__ = ["OnnxModel"]
 
@@ -55,8 +55,9 @@ def _ort() -> Any:
     return onnxruntime
 
 
+@register_model_type("onnx")
 class OnnxModel(TrainedModel):
-    """A :class:`~asl_recognition.model.TrainedModel` backed by an ONNX graph.
+    """A :class:`~asl_recognition.models.base.TrainedModel` backed by an ONNX graph.
 
     Args:
         metadata: model metadata; ``metadata.extra["onnx"]`` describes the input layout.
@@ -157,8 +158,8 @@ class OnnxModel(TrainedModel):
 
     def _predict_proba(self, images: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         session = self._get_session()
-        # bounded batches: the activations of one batch stay in cache (7,172 test images through
-        # the default CNN on 2 cores: 0.7 s in batches of 512, 1.1 s in one run)
+        # bounded batches: the activations of one batch stay in cache (faster than one run:
+        # docs/measurements.md)
         parts = [
             self._pick_output(session, session.run(None, self._feed(session, images[i : i + _PREDICT_BATCH])))
             for i in range(0, len(images), _PREDICT_BATCH)
@@ -171,7 +172,4 @@ class OnnxModel(TrainedModel):
 
     @classmethod
     def _load(cls, directory: Path, metadata: ModelMetadata) -> OnnxModel:
-        name = metadata.files.get("onnx")
-        if name is None:
-            raise ModelFormatError(f"{directory}: metadata lists no 'onnx' file")
-        return cls(metadata=metadata, onnx_bytes=(directory / name).read_bytes())
+        return cls(metadata=metadata, onnx_bytes=metadata.file("onnx", directory).read_bytes())

@@ -1,4 +1,4 @@
-"""Hand localisation on drawn photos: the box covers the hand, skips the arm and the frame."""
+"""The skin localiser on drawn photos: the box covers the hand, skips the arm and the frame."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from asl_recognition.photo._synthetic import (
     synthetic_edge_on_photo,
     synthetic_hand_photo,
 )
-from asl_recognition.photo.localize import HAND_REACH, _drop_background_colour, _ycc
+from asl_recognition.photo.skin import HAND_REACH, _drop_background_colour, _ycc
 
 
 def _contains(box: object, row: float, col: float) -> bool:
