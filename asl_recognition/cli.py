@@ -36,20 +36,23 @@ _HYDRA_COMMANDS = {"train": "config", "compare": "compare", "serve": "serve", "d
 
 
 def conf_dir() -> Path:
-    """The directory holding the Hydra configs: inside the installed package, else the repo's."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "conf", package.parent / "conf"):
-        if (candidate / "config.yaml").is_file():
-            return candidate
-    raise AslRecognitionError(f"Hydra configs not found next to {package}; the installation is incomplete")
+    """The directory holding the Hydra configs: inside the installed package, else the repo's.
+
+    The schemas their defaults lists name (``/schema/...``) are registered in Hydra's
+    ConfigStore first, so the directory composes with Hydra's own API too
+    (``initialize_config_dir(config_dir=str(conf_dir()))``).
+    """
+    from asl_recognition import config
+    from asl_recognition._schemas import register_schemas
+
+    register_schemas()
+    return config.conf_dir()
 
 
 def _to_container(cfg: Any) -> dict[str, Any]:
-    from omegaconf import OmegaConf
+    from asl_recognition.config import to_plain
 
-    container = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(container, dict)
-    return {str(k): v for k, v in container.items()}
+    return to_plain(cfg)
 
 
 def _output_dir() -> Path:
@@ -105,8 +108,10 @@ def _compare(cfg: Any) -> None:
 
 
 def _deployer_from(plain: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    from asl_recognition.job import with_shared_azure
+
     spec = plain.get("deployer") or {}
-    return str(spec.get("name", "local")), dict(spec.get("params") or {})
+    return str(spec.get("name", "local")), with_shared_azure(spec.get("params") or {}, plain)
 
 
 @_guarded
@@ -203,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _PLAIN_COMMANDS[command](args)
     if quiet:
         args.append("quiet=true")
+    if command == "compare":  # models.NAME=DIR adds an entry to the (empty) models mapping
+        args = [f"+{a}" if a.startswith("models.") else a for a in args]
     try:
         hydra_main = import_string("hydra:main", extra="cli", what=f"'asl-recognition {command}'")
     except MissingDependencyError as exc:

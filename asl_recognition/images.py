@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.data.arrays import IMAGE_SHAPE, check_pixel_range
 from asl_recognition.errors import InvalidParameterError
 
@@ -88,8 +89,7 @@ def preprocess_image(
     """
     from PIL import Image, ImageOps
 
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
-        raise InvalidParameterError(f"'max_pixels' must be a positive integer, got {max_pixels!r}")
+    check_param("max_pixels", max_pixels, Interval(int, 1, None))
 
     # 1. open (lazily for encoded input)
     im, what = _open(image, what=what, max_pixels=max_pixels)

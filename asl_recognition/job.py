@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asl_recognition import progress
+from asl_recognition._validation import check_param
 from asl_recognition.errors import ConfigurationError
-from asl_recognition.trainers.base import TrainResult, get_trainer
+from asl_recognition.trainers.base import JobModelsUser, TrainResult, get_trainer
 
 if TYPE_CHECKING:
     from asl_recognition.compare import ComparisonResult
     from asl_recognition.data.dataset import Dataset
 
-__all__ = ["JobData", "JobResult", "TrainerSpec", "load_job_data", "run_job"]
+__all__ = ["JobData", "JobResult", "TrainerSpec", "load_job_data", "run_job", "with_shared_azure"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,16 @@ class TrainerSpec:
     refit: bool = False
 
 
+def with_shared_azure(params: Mapping[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with an ``azure: null`` entry set to the config's ``azure`` section (the
+    ``azure`` config group, shared by the Azure trainers and deployers), if there is one."""
+    shared = cfg.get("azure")
+    out = dict(params)
+    if shared and "azure" in out and out["azure"] is None:
+        out["azure"] = dict(shared)
+    return out
+
+
 def _trainer_specs(cfg: Mapping[str, Any]) -> dict[str, TrainerSpec]:
     section = _section(cfg, "trainer")
     if not section:
@@ -84,10 +95,8 @@ def _trainer_specs(cfg: Mapping[str, Any]) -> dict[str, TrainerSpec]:
         params = spec.get("params") or {}
         if not isinstance(params, Mapping):
             raise ConfigurationError(f"trainer.{key}.params must be a mapping")
-        refit = spec.get("refit", False)
-        if not isinstance(refit, bool):
-            raise ConfigurationError(f"trainer.{key}.refit must be true or false, got {refit!r}")
-        specs[str(key)] = TrainerSpec(str(spec["name"]), dict(params), refit)
+        refit = check_param("refit", spec.get("refit", False), bool, where=f"trainer.{key}", error=ConfigurationError)
+        specs[str(key)] = TrainerSpec(str(spec["name"]), with_shared_azure(params, cfg), refit)
     return specs
 
 
@@ -129,7 +138,8 @@ def run_job(
 
     Args:
         cfg: keys ``trainer`` (key -> {name, params}), ``data`` (load options and ``validation``
-            split options), ``compare`` (Comparator options), ``seed``, ``report`` (bool).
+            split options), ``compare`` (Comparator options), ``seed``, ``report`` (bool) and
+            ``azure`` (settings for trainers whose ``azure`` parameter is null).
         output_dir: where ``models/<key>/``, ``best/`` and ``report/`` are written.
         data: the datasets to use instead of loading them per ``cfg['data']``.
     """
@@ -139,18 +149,17 @@ def run_job(
     seed = int(cfg.get("seed", 0))
     specs = _trainer_specs(cfg)
     # Build every trainer first: a typo in the last trainer's params fails before hours of training.
-    # A product of other trainers' models (members: [KEY, ...]) is built once they are trained.
-    references = {key: _member_keys(key, spec, list(specs)) for key, spec in specs.items()}
-    trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items() if not references[key]}
+    trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items()}
+    # A trainer that combines other trainers' models (product) names them; they train before it.
+    uses = {key: _job_models(key, trainer, list(specs)) for key, trainer in trainers.items()}
     data = data if data is not None else load_job_data(cfg)
 
     results: dict[str, TrainResult] = {}
     model_dirs: dict[str, Path] = {}
     for key in specs:
-        if references[key]:
-            trainer = get_trainer(specs[key].name, members={k: results[k].model for k in references[key]})
-        else:
-            trainer = trainers[key]
+        trainer = trainers[key]
+        if isinstance(trainer, JobModelsUser) and uses[key]:
+            trainer.use_job_models({k: results[k].model for k in uses[key]})
         with progress.task(f"training {key} ({specs[key].name})", total=None):
             start = time.perf_counter()
             result = trainer.fit(data.fit, validation=data.validation, seed=seed)
@@ -171,20 +180,20 @@ def run_job(
     return JobResult(results, comparison, model_dirs, best_dir, report_dir)
 
 
-def _member_keys(key: str, spec: Any, order: list[str]) -> list[str]:
-    """For a ``product`` trainer whose ``members`` is a list of this job's trainer keys, those
-    keys (each must come earlier in the job); otherwise an empty list."""
-    members = spec.params.get("members") if spec.name == "product" else None
-    if not isinstance(members, (list, tuple)):
+def _job_models(key: str, trainer: Any, order: list[str]) -> list[str]:
+    """The keys of the job's trainers whose models ``trainer`` combines (a
+    :class:`~asl_recognition.trainers.base.JobModelsUser`); each must come earlier in the job."""
+    if not isinstance(trainer, JobModelsUser) or not trainer.job_models:
         return []
+    wanted = list(trainer.job_models)
     earlier = order[: order.index(key)]
-    wrong = [m for m in members if m not in earlier]
-    if wrong or len(members) < 2:
+    wrong = [m for m in wanted if m not in earlier]
+    if wrong:
         raise ConfigurationError(
-            f"trainer {key!r}: members {list(members)} must name at least two trainers listed before it "
+            f"trainer {key!r}: members {wanted} must name trainers listed before it "
             f"in this job ({', '.join(earlier) or 'none'}); unknown or later: {wrong}"
         )
-    return [str(m) for m in members]
+    return wanted
 
 
 def _refit(trainer: Any, first: TrainResult, train: Dataset, *, seed: int, key: str) -> TrainResult:

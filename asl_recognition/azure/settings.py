@@ -1,6 +1,6 @@
 """Typed, validated Azure settings (workspace, authentication, compute), without importing azureml.
 
-Settings come from a mapping (a Hydra node or ``conf/azure/default.yaml``), with the workspace
+Settings come from a mapping (the composed ``azure`` config group, ``conf/azure/*.yaml``), with the workspace
 filled in from environment variables where the mapping leaves it empty:
 
 ==========================  ==================================================
@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from asl_recognition._validation import Interval, StrOptions, Text, check_param
 from asl_recognition.errors import ConfigurationError
 
 __all__ = [
@@ -103,8 +104,7 @@ class WorkspaceSettings:
                 f"{', '.join(k for k, v in ENV_VARS.items() if v in missing)}), "
                 "or give config_path to a config.json instead"
             )
-        if self.auth is not None and self.auth not in AUTH_KINDS:
-            raise ConfigurationError(f"azure.workspace.auth must be one of {', '.join(AUTH_KINDS)}, got {self.auth!r}")
+        check_param("auth", self.auth, StrOptions(AUTH_KINDS), None, where="azure.workspace", error=ConfigurationError)
         if self.auth == "service_principal":
             for field in ("tenant_id", "client_id"):
                 if not getattr(self, field):
@@ -144,10 +144,8 @@ class ComputeSettings:
     vm_priority: Literal["dedicated", "lowpriority"] = "dedicated"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not 2 <= len(self.name) <= 16:
-            raise ConfigurationError(
-                f"azure.compute.name must be 2..16 characters (an AmlCompute limit), got {self.name!r}"
-            )
+        check_param("name", self.name, Text(2, 16), hint="(an AmlCompute limit)", where="azure.compute",
+                    error=ConfigurationError)
         if self.idle_seconds_before_scaledown is None:
             raise ConfigurationError(
                 "azure.compute.idle_seconds_before_scaledown is required (not None): an idle "
@@ -158,15 +156,12 @@ class ComputeSettings:
             ("max_nodes", 1),
             ("idle_seconds_before_scaledown", 0),
         ):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigurationError(f"azure.compute.{field} must be an integer >= {low}, got {value!r}")
+            check_param(field, getattr(self, field), Interval(int, low, None), where="azure.compute",
+                        error=ConfigurationError)
         if self.min_nodes > self.max_nodes:
             raise ConfigurationError(f"azure.compute.min_nodes ({self.min_nodes}) exceeds max_nodes ({self.max_nodes})")
-        if self.vm_priority not in ("dedicated", "lowpriority"):
-            raise ConfigurationError(
-                f"azure.compute.vm_priority must be 'dedicated' or 'lowpriority', got {self.vm_priority!r}"
-            )
+        check_param("vm_priority", self.vm_priority, StrOptions(["dedicated", "lowpriority"]),
+                    where="azure.compute", error=ConfigurationError)
 
     @property
     def resolved_vm_size(self) -> str:
@@ -212,16 +207,14 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
 ) -> AzureSettings:
-    """Settings from a mapping, a YAML file path (e.g. ``conf/azure/default.yaml``) or None."""
+    """Settings from a mapping, a YAML file path (e.g. ``conf/azure/default.yaml``), the name of a
+    shipped ``conf/azure`` option (``"default"``) or None (defaults plus ``AZUREML_*``).
+
+    Files are read by the library's one config loader (:func:`asl_recognition.config.load_config`:
+    composed by Hydra, checked against these dataclasses' schema).
+    """
     if source is None or isinstance(source, Mapping):
         return AzureSettings.from_mapping(source, environ=environ)
-    import yaml  # type: ignore[import-untyped]
+    from asl_recognition.config import load_config
 
-    path = Path(source)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigurationError(f"{path}: cannot read Azure settings: {exc}") from exc
-    if data is not None and not isinstance(data, Mapping):
-        raise ConfigurationError(f"{path}: Azure settings must be a mapping")
-    return AzureSettings.from_mapping(data, environ=environ)
+    return AzureSettings.from_mapping(load_config("azure", source, schema=AzureSettings), environ=environ)

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition import progress
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.compare._costs import measure_costs
 from asl_recognition.compare._metrics import (
     confusion_matrix,
@@ -60,9 +61,7 @@ class LabelledImages(Protocol):
 
 
 def _positive_int(name: str, value: object, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidParameterError(f"{name!r} must be an integer >= {minimum}, got {value!r}")
-    return value
+    return int(check_param(name, value, Interval(int, minimum, None)))
 
 
 class Comparator:
@@ -122,8 +121,7 @@ class Comparator:
         self.winner_rule = WinnerRule.parse(winner_rule)
         self.bootstrap_samples = _positive_int("bootstrap_samples", bootstrap_samples, minimum=0)
         self.seed = _positive_int("seed", seed, minimum=0)
-        if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
-            raise InvalidParameterError(f"'alpha' must be in (0, 1), got {alpha!r}")
+        check_param("alpha", alpha, Interval(float, 0, 1, closed="neither"))
         self.alpha = float(alpha)
         self.corruptions = validate_corruptions(DEFAULT_CORRUPTIONS if corruptions is None else corruptions)
         if robustness_subsample is not None:

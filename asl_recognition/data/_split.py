@@ -18,7 +18,8 @@ import logging
 import numpy as np
 import numpy.typing as npt
 
-from asl_recognition.errors import DatasetError, InvalidParameterError
+from asl_recognition._validation import Interval, check_param
+from asl_recognition.errors import DatasetError
 
 __all__ = [
     "DEFAULT_N_COMPONENTS",
@@ -49,11 +50,7 @@ def check_fraction(fraction: float) -> float:
     >>> check_fraction(0.2)
     0.2
     """
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
-        raise InvalidParameterError(
-            f"'fraction' must be a number strictly between 0 and 1, got {fraction!r}"
-        )
-    return float(fraction)
+    return float(check_param("fraction", fraction, Interval(float, 0, 1, closed="neither")))
 
 
 def check_seed(seed: int) -> int:
@@ -62,9 +59,7 @@ def check_seed(seed: int) -> int:
     >>> check_seed(3)
     3
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InvalidParameterError(f"'seed' must be an integer >= 0, got {seed!r}")
-    return int(seed)
+    return int(check_param("seed", seed, Interval(int, 0, None)))
 
 
 def normalised_projection(
@@ -112,10 +107,8 @@ def near_duplicate_groups(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    if not threshold > 0:
-        raise InvalidParameterError(f"'threshold' must be > 0, got {threshold!r}")
-    if isinstance(n_components, bool) or not isinstance(n_components, int) or n_components < 1:
-        raise InvalidParameterError(f"'n_components' must be an integer >= 1, got {n_components!r}")
+    check_param("threshold", threshold, Interval(float, 0, None, closed="neither"))
+    check_param("n_components", n_components, Interval(int, 1, None))
     n = len(images)
     if n == 0:
         return np.zeros(0, dtype=np.int64)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.data.arrays import NUM_PIXELS, as_image_batch
 from asl_recognition.errors import ConfigurationError, InvalidParameterError, RequestError
 from asl_recognition.images import DEFAULT_MAX_IMAGE_PIXELS, ImageTooLargeError, preprocess_image
@@ -87,9 +88,7 @@ class ScoringLimits:
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidParameterError(f"{field.name!r} must be a positive integer, got {value!r}")
+            check_param(field.name, getattr(self, field.name), Interval(int, 1, None))
 
     @staticmethod
     def env_name(field: str) -> str:

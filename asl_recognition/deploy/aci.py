@@ -1,23 +1,121 @@
-"""The ``aci`` deployer: a saved model as an Azure Container Instances web service.
+"""The ``aci`` deployer: a saved model as an Azure Container Instances web service (SDK v1).
 
-A thin wrapper over :mod:`asl_recognition.azure.deploy`; all Azure calls go through the
-workspace gateway. ``AciService.run`` posts to the scoring URI with the service key, like any
-client would.
+The model directory (any backend's saved :class:`~asl_recognition.models.base.TrainedModel`) is
+registered with ``Model.register``, with the installed hand models bundled beside it
+(:func:`~asl_recognition.photo.hand_models.bundle_hand_models`: the container cannot fetch
+them, and the photo preprocessing and pose features need them). The service runs the
+library's one scoring script, ``asl_recognition/deploy/score.py``, in an ``Environment`` built
+from the library's pinned ``serve`` requirements plus the library wheel.
+
+This module decides what is deployed; the Azure adapter (:mod:`asl_recognition.azure`) builds
+the SDK objects and makes every call, through the workspace gateway. ``AciService.run`` posts
+to the scoring URI with the service key, like any client would.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asl_recognition.errors import DeploymentError, InvalidParameterError
+from asl_recognition._validation import Interval, Text, check_param
+from asl_recognition.errors import ConfigurationError, DeploymentError, ModelFormatError
 
 if TYPE_CHECKING:
-    from asl_recognition.azure.gateway import AzureGateway
+    from asl_recognition.azure.gateway import AzureGateway, RegisteredModel
 
-__all__ = ["AciDeployer", "AciService"]
+__all__ = ["ENTRY_SCRIPT", "AciDeployer", "AciService", "AciSettings", "deploy_model"]
+
+logger = logging.getLogger(__name__)
+
+#: the scoring script every deployment runs (in this package's folder)
+ENTRY_SCRIPT = "score.py"
+
+
+@dataclasses.dataclass(frozen=True)
+class AciSettings:
+    """Container size and service options (``conf/deployer/aci.yaml``).
+
+    The fields are the keywords of the ACI deployment configuration
+    (:func:`asl_recognition.azure.services.aci_deployment_config`).
+    """
+
+    cpu_cores: float = 1
+    memory_gb: float = 1
+    auth_enabled: bool = True
+    enable_app_insights: bool = False
+    location: str | None = None
+    description: str = "ASL fingerspelling recogniser (asl_recognition)"
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for field in ("cpu_cores", "memory_gb"):
+            check_param(field, getattr(self, field), Interval(float, 0, None, closed="neither"), where="aci",
+                        error=ConfigurationError)
+        if not self.auth_enabled:
+            logger.warning("aci: auth_enabled=False exposes the scoring endpoint without a key")
+
+
+def _scoring_source() -> Path:
+    """The folder holding :data:`ENTRY_SCRIPT` (uploaded as the service's source directory)."""
+    from asl_recognition.deploy import score
+
+    return Path(score.__file__).resolve().parent
+
+
+def deploy_model(
+    gateway: AzureGateway,
+    model_dir: Path,
+    *,
+    name: str,
+    settings: AciSettings,
+    wheel: str | Path | None,
+    environment_name: str = "asl-recognition-serve",
+    overwrite: bool = True,
+    show_output: bool = True,
+) -> tuple[Any, RegisteredModel]:
+    """Register ``model_dir``, deploy it as ACI service ``name`` and wait until it is up."""
+    from asl_recognition.models import read_metadata
+
+    try:
+        meta = read_metadata(model_dir)
+    except ModelFormatError as exc:
+        raise ConfigurationError(f"cannot deploy {model_dir}: {exc}") from exc
+    from asl_recognition.azure import services
+    from asl_recognition.azure.environment import build_environment
+    from asl_recognition.photo.hand_models import bundle_hand_models
+
+    with tempfile.TemporaryDirectory(prefix="asl-deploy-") as tmp:
+        staged = Path(tmp) / model_dir.name
+        shutil.copytree(model_dir, staged)
+        bundle_hand_models(staged)
+        registered = gateway.register_model(
+            staged,
+            name=f"asl-{meta.backend}",
+            tags={"backend": meta.backend, "model_type": meta.model_type},
+            description=f"asl_recognition {meta.backend} model",
+        )
+    env = build_environment(
+        # images: scikit-image, for HOG models and the photo localizer's face finder
+        environment_name, gateway=gateway, wheel=wheel, extras=("serve", "images"), extra_pip=("azureml-defaults",)
+    )
+    service = services.deploy_service(
+        gateway,
+        name=name,
+        models=[registered],
+        inference_config=services.inference_config(
+            source_directory=_scoring_source(), entry_script=ENTRY_SCRIPT, environment=env
+        ),
+        deployment_config=services.aci_deployment_config(**dataclasses.asdict(settings)),
+        overwrite=overwrite,
+        show_output=show_output,
+    )
+    return service, registered
 
 
 class AciService:
@@ -118,8 +216,7 @@ class AciDeployer:
     ) -> None:
         from asl_recognition.azure.settings import load_settings
 
-        if not isinstance(service_name, str) or not 3 <= len(service_name) <= 32:
-            raise InvalidParameterError(f"'service_name' must be 3..32 characters, got {service_name!r}")
+        check_param("service_name", service_name, Text(3, 32))
         self._aci: dict[str, Any] = {
             "cpu_cores": cpu_cores,
             "memory_gb": memory_gb,
@@ -136,8 +233,9 @@ class AciDeployer:
 
     def deploy(self, model_dir: str | os.PathLike[str], *, name: str | None = None) -> AciService:
         """Register ``model_dir`` and deploy it; return once the service is up."""
-        from asl_recognition.azure.deploy import AciSettings, deploy_model
+        from asl_recognition.azure import require_azureml
 
+        require_azureml()  # before anything else, a missing SDK names the extra to install
         aci = AciSettings(**self._aci)
         gateway = self.gateway
         if gateway is None:

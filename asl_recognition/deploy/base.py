@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from asl_recognition.registry import Registry
-from asl_recognition.trainers.base import check_parameter_names
 
 __all__ = ["Deployer", "Service", "available_deployers", "deployers", "get_deployer"]
 
@@ -76,6 +75,5 @@ def available_deployers() -> list[str]:
 
 def get_deployer(name: str, /, **params: Any) -> Deployer:
     """Build the deployer registered as ``name`` (``"local"`` or ``"aci"``) with ``params``."""
-    factory = deployers.get(name)
-    check_parameter_names(factory, params, what=f"deployer {name!r}")
-    return factory(**params)
+    deployer: Deployer = deployers.create(name, **params)
+    return deployer

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.data.arrays import NUM_PIXELS, as_image_batch
 from asl_recognition.deploy._requests import json_loads
 from asl_recognition.deploy._responses import json_dumps
@@ -59,8 +60,7 @@ class ScoringClient:
             raise InvalidParameterError(
                 f"scoring URI must start with http:// or https://, got {uri!r}"
             )
-        if not timeout_s > 0:
-            raise InvalidParameterError(f"'timeout_s' must be > 0, got {timeout_s!r}")
+        check_param("timeout_s", timeout_s, Interval(float, 0, None, closed="neither"))
         self.uri = uri
         self.key = key
         self.timeout_s = float(timeout_s)
@@ -179,8 +179,7 @@ def predict_command(
         raise InvalidParameterError(
             "give exactly one of model_dir (a saved model) or uri (a service)"
         )
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise InvalidParameterError(f"'top_k' must be a positive integer, got {top_k!r}")
+    check_param("top_k", top_k, Interval(int, 1, None))
     paths = [Path(p) for p in inputs]
     if not paths:
         raise InvalidParameterError("no input images given")

@@ -43,10 +43,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from asl_recognition._validation import Interval, Text, check_param
 from asl_recognition.deploy._openapi import write_swagger_files
 from asl_recognition.deploy._requests import ScoringLimits
 from asl_recognition.deploy._serverlog import gunicorn_args, write_logging_config
-from asl_recognition.errors import DeploymentError, InvalidParameterError
+from asl_recognition.errors import DeploymentError
 from asl_recognition.models import read_metadata
 
 __all__ = ["MAX_DEFAULT_WORKERS", "LocalDeployer", "LocalService", "default_workers", "serve_foreground"]
@@ -307,30 +308,15 @@ class LocalDeployer:
     limits: ScoringLimits = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.host, str) or not self.host:
-            raise InvalidParameterError(f"'host' must be a non-empty string, got {self.host!r}")
-        if self.port is not None and (
-            isinstance(self.port, bool)
-            or not isinstance(self.port, int)
-            or not 0 <= self.port <= 65535
-        ):
-            raise InvalidParameterError(
-                f"'port' must be an integer 0..65535 or None, got {self.port!r}"
-            )
+        check_param("host", self.host, Text())
+        check_param("port", self.port, None, Interval(int, 0, 65535))
         if self.workers is None:
             self.workers = default_workers()
         for name in ("workers", "scoring_timeout_ms", "top_k"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidParameterError(f"{name!r} must be an integer >= 1, got {value!r}")
-        if not isinstance(self.access_log, bool):
-            raise InvalidParameterError(f"'access_log' must be true or false, got {self.access_log!r}")
-        if not isinstance(self.startup_timeout_s, (int, float)) or not self.startup_timeout_s > 0:
-            raise InvalidParameterError(
-                f"'startup_timeout_s' must be > 0, got {self.startup_timeout_s!r}"
-            )
-        if self.key is not None and (not isinstance(self.key, str) or not self.key.strip()):
-            raise InvalidParameterError("'key' must be a non-empty string or None")
+            check_param(name, getattr(self, name), Interval(int, 1, None))
+        check_param("access_log", self.access_log, bool)
+        check_param("startup_timeout_s", self.startup_timeout_s, Interval(float, 0, None, closed="neither"))
+        check_param("key", self.key, None, Text())
         self.limits = ScoringLimits(
             max_body_bytes=self.max_body_bytes,
             max_rows=self.max_rows,

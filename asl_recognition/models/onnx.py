@@ -32,8 +32,9 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition._io import atomic_write_bytes
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.data.arrays import NUM_PIXELS
-from asl_recognition.errors import InvalidParameterError, MissingDependencyError, ModelFormatError
+from asl_recognition.errors import MissingDependencyError, ModelFormatError
 from asl_recognition.models.base import ModelMetadata, TrainedModel, register_model_type
 
 __all__ = ["OnnxModel"]
@@ -95,8 +96,7 @@ class OnnxModel(TrainedModel):
         A server that runs one worker process per core should set 1: extra threads only spin
         between requests and take CPU from the other workers. Applies from the next prediction.
         """
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise InvalidParameterError(f"'threads' must be a positive integer or None, got {threads!r}")
+        check_param("threads", threads, None, Interval(int, 1, None))
         with self._lock:
             if threads != self._threads:
                 self._threads = threads

@@ -31,8 +31,9 @@ import numpy.typing as npt
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from asl_recognition._io import atomic_write_bytes
+from asl_recognition._validation import StrOptions, check_param
 from asl_recognition.data.arrays import IMAGE_SHAPE, NUM_PIXELS
-from asl_recognition.errors import InvalidParameterError, ModelFormatError
+from asl_recognition.errors import ModelFormatError
 from asl_recognition.models.base import ModelMetadata, TrainedModel, register_model_type
 from asl_recognition.photo.pose_features import HandLandmarkFeatures
 from asl_recognition.registry import import_string
@@ -147,8 +148,7 @@ def make_preprocessor(name: str) -> TransformerMixin:
     Raises:
         InvalidParameterError: ``name`` is not one of :data:`PREPROCESSING`.
     """
-    if name not in _PREPROCESSORS:
-        raise InvalidParameterError(f"'preprocessing' must be one of {', '.join(PREPROCESSING)}, got {name!r}")
+    check_param("preprocessing", name, StrOptions(PREPROCESSING))
     return _PREPROCESSORS[name]()
 
 

@@ -37,6 +37,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.photo.mirror import random_mirror
 from asl_recognition.photo.normalize import match_contrast
@@ -72,14 +73,10 @@ class PhotoAugmentation:
 
     def __post_init__(self) -> None:
         for name in ("photo_fraction", "mirror", "normalize"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise InvalidParameterError(f"{name!r} must be in [0, 1], got {value!r}")
+            check_param(name, getattr(self, name), Interval(float, 0, 1))
         for name in ("rotation", "shift", "light_rotation", "light_scale", "light_shift", "brightness",
                      "gradient", "blur", "noise"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise InvalidParameterError(f"{name!r} must be a number >= 0, got {value!r}")
+            check_param(name, getattr(self, name), Interval(float, 0, None))
         for name in ("scale", "gamma", "contrast"):
             lo, hi = getattr(self, name)
             if not 0 < lo <= hi:

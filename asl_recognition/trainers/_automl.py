@@ -4,12 +4,13 @@
 validation split (:mod:`asl_recognition.trainers._automl_local`) and returns a
 :class:`~asl_recognition.models.sklearn.SklearnModel` (skops, allow-listed types).
 ``compute="azure"`` submits an Azure AutoML run with the seed study's settings
-(:mod:`asl_recognition.azure.automl`) and returns its best model as ONNX.
+(:mod:`asl_recognition.trainers._automl_azure`, through the Azure adapter) and returns its best
+model as ONNX.
 
 >>> AutoMLTrainer(compute="cloud")
 Traceback (most recent call last):
 ...
-asl_recognition.errors.InvalidParameterError: 'compute' must be 'local' or 'azure', got 'cloud'
+asl_recognition.errors.InvalidParameterError: 'compute' must be one of local, azure, got 'cloud'
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from asl_recognition._validation import Interval, Options, StrOptions, check_param
 from asl_recognition.errors import InvalidParameterError, TrainingError
 from asl_recognition.models.base import ModelMetadata
 from asl_recognition.trainers.base import TrainResult, validation_metrics
@@ -35,11 +37,6 @@ __all__ = ["AutoMLTrainer"]
 log = logging.getLogger(__name__)
 
 Compute = Literal["local", "azure"]
-
-
-def _check_compute(compute: Any) -> None:
-    if compute not in ("local", "azure"):
-        raise InvalidParameterError(f"'compute' must be 'local' or 'azure', got {compute!r}")
 
 
 class AutoMLTrainer:
@@ -82,28 +79,21 @@ class AutoMLTrainer:
     ) -> None:
         from asl_recognition.trainers._automl_local import FAMILIES
 
-        _check_compute(compute)
-        if isinstance(time_budget_s, bool) or not isinstance(time_budget_s, (int, float)) or time_budget_s <= 0:
-            raise InvalidParameterError(f"'time_budget_s' must be > 0, got {time_budget_s!r}")
-        if max_iterations is not None and (
-            isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1
-        ):
-            raise InvalidParameterError(f"'max_iterations' must be None or an integer >= 1, got {max_iterations!r}")
+        check_param("compute", compute, StrOptions(["local", "azure"]))
+        check_param("time_budget_s", time_budget_s, Interval(float, 0, None, closed="neither"))
+        check_param("max_iterations", max_iterations, None, Interval(int, 1, None))
         chosen = tuple(families) if families is not None else FAMILIES
         unknown = sorted(set(chosen) - set(FAMILIES))
         if unknown or not chosen:
             raise InvalidParameterError(f"'families' has unknown entries {unknown}; choose from {', '.join(FAMILIES)}")
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
-            raise InvalidParameterError(f"'n_jobs' must be -1 or >= 1, got {n_jobs!r}")
-        if not 0 < validation_fraction < 1:
-            raise InvalidParameterError(f"'validation_fraction' must be in (0, 1), got {validation_fraction!r}")
+        check_param("n_jobs", n_jobs, Options([-1]), Interval(int, 1, None))
+        check_param("validation_fraction", validation_fraction, Interval(float, 0, 1, closed="neither"))
+        check_param("refit_full", refit_full, bool)
         self.compute: Compute = compute
         self.time_budget_s = float(time_budget_s)
         self.max_iterations = max_iterations
         self.families = chosen
         self.n_jobs = n_jobs
-        if not isinstance(refit_full, bool):
-            raise InvalidParameterError(f"'refit_full' must be a boolean, got {refit_full!r}")
         self.refit_full = refit_full
         self.validation_fraction = float(validation_fraction)
         self.automl_settings = dict(automl_settings or {})
@@ -192,7 +182,7 @@ class AutoMLTrainer:
         )
 
     def _fit_azure(self, train: Dataset, validation: Dataset) -> TrainResult:
-        from asl_recognition.azure.automl import run_automl
+        from asl_recognition.trainers._automl_azure import run_automl
 
         gateway = self.gateway
         if gateway is None:

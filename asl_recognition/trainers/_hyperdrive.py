@@ -2,7 +2,8 @@
 
 ``compute="local"`` runs the CNN backend's local sweep (HyperDrive semantics through Optuna);
 ``compute="azure"`` submits the same sweep config as an Azure HyperDrive run of the same
-training script (:mod:`asl_recognition.azure.hyperdrive`). One switch, one search space.
+training script (:mod:`asl_recognition.trainers._hyperdrive_azure`, through the Azure adapter).
+One switch, one search space.
 
 >>> HyperDriveTrainer(compute="local", sweep="seed").sweep_spec.max_total_runs
 50
@@ -13,10 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from asl_recognition._validation import Interval, StrOptions, check_param
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.trainers.base import TrainResult
+from asl_recognition.trainers.cnn.config import TrainConfig
 
 if TYPE_CHECKING:
     from asl_recognition.azure.gateway import AzureGateway
@@ -44,6 +47,8 @@ class HyperDriveTrainer:
     """
 
     name = "hyperdrive"
+    #: the dataclass whose fields ``**params`` are (for the typed config schema)
+    extra_params: ClassVar[type[TrainConfig]] = TrainConfig
 
     def __init__(
         self,
@@ -60,17 +65,13 @@ class HyperDriveTrainer:
         gateway: AzureGateway | None = None,
         **params: Any,
     ) -> None:
-        from asl_recognition.trainers.cnn.config import TrainConfig
         from asl_recognition.trainers.cnn.sweep import SweepSpec, load_sweep_config
 
-        if compute not in ("local", "azure"):
-            raise InvalidParameterError(f"'compute' must be 'local' or 'azure', got {compute!r}")
-        if data_mode not in ("download", "mount"):
-            raise InvalidParameterError(f"'data_mode' must be 'download' or 'mount', got {data_mode!r}")
+        check_param("compute", compute, StrOptions(["local", "azure"]))
+        check_param("data_mode", data_mode, StrOptions(["download", "mount"]))
         if "seed" in params:
             raise InvalidParameterError("'seed' is an argument of fit(), not of the trainer")
-        if not 0 < validation_fraction < 1:
-            raise InvalidParameterError(f"'validation_fraction' must be in (0, 1), got {validation_fraction!r}")
+        check_param("validation_fraction", validation_fraction, Interval(float, 0, 1, closed="neither"))
         raw = load_sweep_config(sweep) if isinstance(sweep, str) else dict(sweep)
         if max_total_runs is not None:
             raw["max_total_runs"] = max_total_runs
@@ -106,7 +107,7 @@ class HyperDriveTrainer:
             result = local.fit(train, validation=validation, seed=seed)
             result.backend = self.name
             return result
-        from asl_recognition.azure.hyperdrive import run_hyperdrive
+        from asl_recognition.trainers._hyperdrive_azure import run_hyperdrive
 
         start = time.perf_counter()
         gateway = self.gateway

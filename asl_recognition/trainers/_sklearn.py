@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from asl_recognition.errors import InvalidParameterError, TrainingError
+from asl_recognition._validation import Interval, Options, StrOptions, check_param
+from asl_recognition.errors import TrainingError
 from asl_recognition.models.base import ModelMetadata
 from asl_recognition.models.sklearn import SklearnModel, make_preprocessor, n_features
 from asl_recognition.trainers.base import TrainResult, validation_metrics
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 Estimator = Literal["logistic", "svm", "random_forest", "knn"]
 Preprocessing = Literal["scale", "per_image", "hog", "landmarks"]
 _ESTIMATORS: tuple[str, ...] = ("logistic", "svm", "random_forest", "knn")
+_POSITIVE = Interval(float, 0, None, closed="neither")
 # Per-estimator defaults: the measured good choices (see benchmarks/bench_sklearn.py).
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "logistic": {"preprocessing": "scale", "pca_components": None},
@@ -82,29 +84,17 @@ class SklearnTrainer:
         n_neighbors: int = 5,
         n_jobs: int | None = None,
     ) -> None:
-        if estimator not in _ESTIMATORS:
-            raise InvalidParameterError(
-                f"'estimator' must be one of {', '.join(_ESTIMATORS)}, got {estimator!r}"
-            )
+        check_param("estimator", estimator, StrOptions(_ESTIMATORS))
         defaults = _DEFAULTS[estimator]
         preprocessing = preprocessing if preprocessing is not None else defaults["preprocessing"]
         width = n_features(preprocessing)  # raises for an unknown preprocessing
         pca = defaults["pca_components"] if pca_components == "default" else pca_components
-        if pca is not None and (isinstance(pca, bool) or not isinstance(pca, int) or not 1 <= pca <= width):
-            raise InvalidParameterError(
-                f"'pca_components' must be None or 1..{width} (the {preprocessing!r} features), got {pca!r}"
-            )
-        _positive("C", C)
-        if isinstance(gamma, str):
-            if gamma not in ("scale", "auto"):
-                raise InvalidParameterError(f"'gamma' must be 'scale', 'auto' or > 0, got {gamma!r}")
-        else:
-            _positive("gamma", gamma)
+        check_param("pca_components", pca, None, Interval(int, 1, width), hint=f"(the {preprocessing!r} features)")
+        check_param("C", C, _POSITIVE)
+        check_param("gamma", gamma, StrOptions(["scale", "auto"]), _POSITIVE)
         for name, value in (("max_iter", max_iter), ("n_estimators", n_estimators), ("n_neighbors", n_neighbors)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidParameterError(f"{name!r} must be an integer >= 1, got {value!r}")
-        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0):
-            raise InvalidParameterError(f"'n_jobs' must be None, -1 or >= 1, got {n_jobs!r}")
+            check_param(name, value, Interval(int, 1, None))
+        check_param("n_jobs", n_jobs, None, Options([-1]), Interval(int, 1, None))
         self.params: dict[str, Any] = {
             "estimator": estimator,
             "preprocessing": preprocessing,
@@ -192,8 +182,3 @@ class SklearnTrainer:
             timings={"fit_s": fit_s},
             backend=self.name,
         )
-
-
-def _positive(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidParameterError(f"{name!r} must be > 0, got {value!r}")

@@ -8,18 +8,18 @@ constructors validate and store; work happens in ``fit``).
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from asl_recognition.errors import InvalidParameterError
-from asl_recognition.registry import Registry
+from asl_recognition.registry import Registry, check_parameter_names  # noqa: F401  (re-exported: its old home)
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
     from asl_recognition.models import TrainedModel
 
 __all__ = [
+    "JobModelsUser",
     "TrainResult",
     "Trainer",
     "TrialRecord",
@@ -46,6 +46,23 @@ class Trainer(Protocol):
         self, train: Dataset, *, validation: Dataset | None = None, seed: int = 0
     ) -> TrainResult:
         """Train a model and return it with its metrics."""
+        ...
+
+
+@runtime_checkable
+class JobModelsUser(Protocol):
+    """A trainer that builds on the models of other trainers of the same job (``product``).
+
+    The main job (:func:`asl_recognition.job.run_job`) trains the trainers named in
+    :attr:`job_models` first (they must be listed before this one) and hands their models to
+    :meth:`use_job_models` before calling ``fit``. A trainer with an empty ``job_models`` is
+    an ordinary one.
+    """
+
+    job_models: tuple[str, ...]
+
+    def use_job_models(self, models: Mapping[str, TrainedModel]) -> None:
+        """Receive the trained models of the trainers named in :attr:`job_models`, by name."""
         ...
 
 
@@ -132,9 +149,7 @@ def get_trainer(name: str, /, **params: Any) -> Trainer:
     ...
     asl_recognition.errors.InvalidParameterError: 'C' must be > 0, got -1
     """
-    factory = trainers.get(name)
-    check_parameter_names(factory, params, what=f"trainer {name!r}")
-    trainer = factory(**params)
+    trainer = trainers.create(name, **params)
     if not isinstance(trainer, Trainer):
         raise InvalidParameterError(f"trainer {name!r} does not provide fit(); got {trainer!r}")
     return trainer
@@ -153,23 +168,3 @@ def validation_metrics(model: TrainedModel, validation: Dataset | None) -> dict[
         "validation_accuracy": float((predicted == validation.labels).mean()),
         "validation_size": float(len(validation)),
     }
-
-
-def check_parameter_names(factory: Callable[..., Any], params: Mapping[str, Any], *, what: str) -> None:
-    """Raise if ``params`` has names ``factory`` does not accept (unless it takes ``**kwargs``)."""
-    try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    accepted = [
-        n for n, p in sig.parameters.items()
-        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    ]
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise InvalidParameterError(
-            f"{what} has no parameter {', '.join(map(repr, unknown))}; "
-            f"accepted: {', '.join(accepted) or '(none)'}"
-        )

@@ -18,7 +18,7 @@ def test_seed_settings_are_the_defaults() -> None:
     from azureml.data.dataset_factory import TabularDatasetFactory
     from azureml.train.automl import AutoMLConfig
 
-    from asl_recognition.azure.automl import automl_config
+    from asl_recognition.trainers._automl_azure import automl_config
 
     ds = TabularDatasetFactory.from_delimited_files(
         path="https://example.invalid/x.csv", validate=False, infer_column_types=False
@@ -116,9 +116,9 @@ def test_fit_on_azure_through_the_boundary(
 
 
 def test_best_run_without_onnx_is_a_clear_error(tmp_path: Path, make_gateway: Any, azure_settings: Any) -> None:
-    from asl_recognition.azure.automl import run_automl
     from asl_recognition.azure.gateway import ChildRun
     from asl_recognition.errors import TrainingError
+    from asl_recognition.trainers._automl_azure import run_automl
 
     gw = make_gateway(best=ChildRun("r", files=["outputs/model.pkl"]))
     with pytest.raises(TrainingError, match="outputs/model.onnx"):

@@ -28,7 +28,7 @@ def test_hyperdrive_config_from_the_shipped_seed_sweep(tmp_path: Path) -> None:
     from azureml.data.dataset_factory import FileDatasetFactory
     from azureml.train.hyperdrive import HyperDriveConfig
 
-    from asl_recognition.azure.hyperdrive import (
+    from asl_recognition.trainers._hyperdrive_azure import (
         fixed_arguments,
         hyperdrive_config,
         prepare_source_directory,

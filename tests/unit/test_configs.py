@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from asl_recognition import get_trainer
@@ -50,9 +51,11 @@ def test_every_group_option_composes(group: str, option: str) -> None:
     overrides = [f"{group}={option}"] + (["model=/tmp/model"] if base == "serve" else [])
     try:
         cfg = _compose(base, overrides)
-    except Exception:  # groups not in a top-level defaults list are composed on their own
-        cfg = _compose("config", [f"+{group}={option}"])
-    OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # groups not in a top-level defaults list (sweep) are composed on their own,
+        # as asl_recognition.config.load_config does, onto their registered schema
+        schema = ConfigStore.instance().load(f"schema/{group}.yaml").node
+        cfg = OmegaConf.merge(schema, _compose(f"{group}/{option}", [])[group])
+    OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
 
 
 @pytest.mark.parametrize("key", TRAINER_KEYS)
@@ -108,7 +111,7 @@ def test_trainer_selection_override() -> None:
 def test_conf_files_have_no_stray_keys() -> None:
     for path in (CONF / "trainer").glob("*.yaml"):
         data = OmegaConf.load(path)
-        (key,) = data.keys()
+        (key,) = (k for k in data if k != "defaults")  # the defaults list names the schema
         assert key == path.stem, f"{path.name}: top-level key {key!r} must equal the file name"
         assert set(data[key]) <= {"name", "params", "refit"}, f"{path.name}: only name, params, refit allowed"
 

@@ -300,7 +300,7 @@ def test_limits_from_environment() -> None:
     assert ScoringLimits.from_environ(limits.to_environ()) == limits
     with pytest.raises(ConfigurationError, match="ASL_MAX_ROWS must be an integer"):
         ScoringLimits.from_environ({"ASL_MAX_ROWS": "many"})
-    with pytest.raises(ConfigurationError, match="positive"):
+    with pytest.raises(ConfigurationError, match="'max_rows' must be an integer >= 1, got 0"):
         ScoringLimits.from_environ({"ASL_MAX_ROWS": "0"})
     with pytest.raises(InvalidParameterError):
         ScoringLimits(max_rows=-1)

@@ -6,7 +6,7 @@
 >>> KerasCnnTrainer(hidden=0)
 Traceback (most recent call last):
 ...
-asl_recognition.errors.InvalidParameterError: 'hidden' must be >= 1, got 0
+asl_recognition.errors.InvalidParameterError: 'hidden' must be an integer >= 1, got 0
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.models import TrainedModel, load_model
 from asl_recognition.trainers.base import TrainResult
@@ -56,6 +57,9 @@ class KerasCnnTrainer:
             gets no ``validation``.
     """
 
+    #: the dataclass whose fields ``**params`` are (for the typed config schema)
+    extra_params: ClassVar[type[TrainConfig]] = TrainConfig
+
     def __init__(
         self,
         *,
@@ -72,10 +76,8 @@ class KerasCnnTrainer:
         if sweep is not None:
             raw = load_sweep_config(sweep) if isinstance(sweep, str) else dict(sweep)
             self.sweep_spec = SweepSpec.from_config(raw)
-        if not isinstance(in_process, bool):
-            raise InvalidParameterError(f"'in_process' must be a boolean, got {in_process!r}")
-        if not 0 < validation_fraction < 1:
-            raise InvalidParameterError(f"'validation_fraction' must be in (0, 1), got {validation_fraction!r}")
+        check_param("in_process", in_process, bool)
+        check_param("validation_fraction", validation_fraction, Interval(float, 0, 1, closed="neither"))
         self.in_process = in_process
         self.workdir = workdir
         self.validation_fraction = validation_fraction

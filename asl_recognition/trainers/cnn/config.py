@@ -3,7 +3,7 @@
 >>> TrainConfig(epochs=0)
 Traceback (most recent call last):
 ...
-asl_recognition.errors.InvalidParameterError: 'epochs' must be >= 1, got 0
+asl_recognition.errors.InvalidParameterError: 'epochs' must be an integer >= 1, got 0
 >>> TrainConfig(arch="seed").to_args()[:4]
 ['--arch', 'seed', '--epochs', '10']
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from asl_recognition._validation import Constraint, Interval, StrOptions, validate_params
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.models._keras_env import BACKENDS
 from asl_recognition.trainers.cnn.architectures import ARCHITECTURES
@@ -23,15 +24,30 @@ __all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig"]
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 
-
-def _choice(name: str, value: Any, allowed: Any) -> None:
-    if value not in allowed:
-        raise InvalidParameterError(f"{name!r} must be one of {', '.join(allowed)}, got {value!r}")
-
-
-def _at_least(name: str, value: float, low: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
-        raise InvalidParameterError(f"{name!r} must be >= {low:g}, got {value!r}")
+_AT_LEAST_ONE = Interval(int, 1, None)
+_NON_NEGATIVE = Interval(float, 0, None)
+_CONSTRAINTS: dict[str, list[Constraint]] = {
+    "arch": [StrOptions(sorted(ARCHITECTURES))],
+    "optimizer": [StrOptions(OPTIMIZERS)],
+    "schedule": [StrOptions(SCHEDULES)],
+    "backend": [StrOptions(BACKENDS)],
+    "precision": [StrOptions(PRECISIONS)],
+    "epochs": [_AT_LEAST_ONE],
+    "batch_size": [_AT_LEAST_ONE],
+    "hidden": [_AT_LEAST_ONE],
+    "dropout": [Interval(float, 0, 1)],  # 1: no dropout
+    "learning_rate": [Interval(float, 0, None, closed="neither")],
+    "weight_decay": [_NON_NEGATIVE],
+    "warmup_epochs": [_NON_NEGATIVE],
+    "augment_strength": [_NON_NEGATIVE],
+    "label_smoothing": [Interval(float, 0, 1, closed="left")],
+    "augment": [bool],
+    "recalibrate_bn": [bool],
+    "photo_augment": [bool],
+    "deterministic": [bool],
+    "seed": [Interval(int, 0, None)],
+    "threads": [None, _AT_LEAST_ONE],
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,34 +100,7 @@ class TrainConfig:
     deterministic: bool = False
 
     def __post_init__(self) -> None:
-        _choice("arch", self.arch, sorted(ARCHITECTURES))
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("backend", self.backend, list(BACKENDS))
-        _choice("precision", self.precision, PRECISIONS)
-        for name in ("epochs", "batch_size", "hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidParameterError(f"{name!r} must be an integer, got {value!r}")
-            _at_least(name, value, 1)
-        _at_least("dropout", self.dropout, 0)
-        if self.dropout > 1:
-            raise InvalidParameterError(f"'dropout' must be <= 1 (1 = no dropout), got {self.dropout!r}")
-        if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
-            raise InvalidParameterError(f"'learning_rate' must be > 0, got {self.learning_rate!r}")
-        _at_least("weight_decay", self.weight_decay, 0)
-        _at_least("warmup_epochs", self.warmup_epochs, 0)
-        _at_least("augment_strength", self.augment_strength, 0)
-        _at_least("label_smoothing", self.label_smoothing, 0)
-        if self.label_smoothing >= 1:
-            raise InvalidParameterError(f"'label_smoothing' must be < 1, got {self.label_smoothing!r}")
-        flags = ("augment", "recalibrate_bn", "photo_augment", "deterministic")
-        if not all(isinstance(getattr(self, name), bool) for name in flags):
-            raise InvalidParameterError(f"{', '.join(map(repr, flags))} must be booleans")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise InvalidParameterError(f"'seed' must be an integer >= 0, got {self.seed!r}")
-        if self.threads is not None:
-            _at_least("threads", self.threads, 1)
+        validate_params(self.to_dict(), _CONSTRAINTS)
 
     @classmethod
     def fields(cls) -> list[str]:

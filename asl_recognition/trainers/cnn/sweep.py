@@ -20,6 +20,8 @@ processes or machines work on one sweep: start :func:`main` on each with the sam
 Model directories are written under each worker's ``--workdir``; put it on a shared file system
 when workers run on several machines and the best model must be picked up afterwards.
 
+A sweep config (``conf/sweep/*.yaml``, schema :class:`SweepConfig`) becomes a :class:`SweepSpec`:
+
 >>> spec = SweepSpec.from_config({"parameter_space": {"--hidden": "choice(50, 100)"},
 ...                               "max_total_runs": 4})
 >>> spec.max_concurrent_runs, spec.policy.delay_evaluation
@@ -39,8 +41,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from asl_recognition._validation import Interval, StrOptions, check_param, validate_params
+from asl_recognition.config import load_config, validate_config
 from asl_recognition.errors import AslRecognitionError, ConfigurationError
-from asl_recognition.registry import import_string
 from asl_recognition.trainers.base import TrialRecord, TrialState
 from asl_recognition.trainers.cnn import _data
 from asl_recognition.trainers.cnn._runner import TrialRun, run_in_process, run_subprocess
@@ -48,7 +51,16 @@ from asl_recognition.trainers.cnn.config import TrainConfig
 from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC, PRIMARY_METRIC_GOAL
 from asl_recognition.trainers.cnn.search_space import SearchSpace
 
-__all__ = ["MedianPolicy", "SweepOutcome", "SweepSpec", "load_sweep_config", "main", "run_sweep"]
+__all__ = [
+    "MedianPolicy",
+    "PolicyConfig",
+    "SweepConfig",
+    "SweepOutcome",
+    "SweepSpec",
+    "load_sweep_config",
+    "main",
+    "run_sweep",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -94,79 +106,71 @@ class SweepSpec:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SweepSpec:
-        """Build from a Hydra/YAML mapping.
-
-        Keys: ``parameter_space`` (required), ``sampling`` (``random``), ``policy`` (``null`` or
-        ``{type: median, evaluation_interval, delay_evaluation}``), ``max_total_runs``,
-        ``max_concurrent_runs``, ``primary_metric_name``, ``primary_metric_goal``, ``storage``,
-        ``study_name``, ``sampler_seed``.
-        """
-        cfg = dict(config)
-        known = {"parameter_space", "sampling", "policy", "max_total_runs", "max_concurrent_runs",
-                 "primary_metric_name", "primary_metric_goal", "storage", "study_name", "sampler_seed"}
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise ConfigurationError(f"sweep config: unknown key(s) {unknown}; accepted: {sorted(known)}")
-        if "parameter_space" not in cfg:
-            raise ConfigurationError("sweep config: 'parameter_space' is required")
-        if cfg.get("sampling", "random") != "random":
+        """Build from a Hydra/YAML mapping shaped like :class:`SweepConfig` (its keys and defaults)."""
+        cfg = validate_config(SweepConfig, config, where="sweep config")
+        if cfg["sampling"] != "random":
             raise ConfigurationError(f"sweep config: only sampling 'random' is supported, got {cfg['sampling']!r}")
         space = SearchSpace.parse(cfg["parameter_space"], allowed=TrainConfig.fields())
-        policy_cfg = cfg.get("policy", {"type": "median"})
         policy: MedianPolicy | None = None
-        if policy_cfg is not None:
-            policy_cfg = dict(policy_cfg)
-            if policy_cfg.pop("type", "median") != "median":
-                raise ConfigurationError("sweep config: policy.type must be 'median' (or policy: null)")
-            try:
-                policy = MedianPolicy(**policy_cfg)
-            except TypeError as exc:
-                raise ConfigurationError(f"sweep config: policy: {exc}") from exc
-            for key in ("evaluation_interval", "delay_evaluation"):
-                value = getattr(policy, key)
-                if not isinstance(value, int) or value < (1 if key == "evaluation_interval" else 0):
-                    raise ConfigurationError(f"sweep config: policy.{key} out of range: {value!r}")
-        spec = cls(
+        if cfg["policy"] is not None:
+            policy_cfg = dict(cfg["policy"])
+            check_param("type", policy_cfg.pop("type"), StrOptions(["median"]), hint="(or policy: null)",
+                        where="sweep.policy", error=ConfigurationError)
+            validate_params(policy_cfg, {"evaluation_interval": [Interval(int, 1, None)],
+                                         "delay_evaluation": [Interval(int, 0, None)]},
+                            where="sweep.policy", error=ConfigurationError)
+            policy = MedianPolicy(**policy_cfg)
+        validate_params(cfg, {"max_total_runs": [Interval(int, 1, None)],
+                              "max_concurrent_runs": [Interval(int, 1, None)],
+                              "primary_metric_goal": [StrOptions(_GOALS)]},
+                        where="sweep", error=ConfigurationError)
+        return cls(
             space=space, policy=policy,
-            max_total_runs=cfg.get("max_total_runs", 10),
-            max_concurrent_runs=cfg.get("max_concurrent_runs", 1),
-            primary_metric_name=cfg.get("primary_metric_name", PRIMARY_METRIC),
-            primary_metric_goal=cfg.get("primary_metric_goal", PRIMARY_METRIC_GOAL),
-            storage=cfg.get("storage"),
-            study_name=cfg.get("study_name") or "cnn-sweep",
-            sampler_seed=cfg.get("sampler_seed"),
+            max_total_runs=cfg["max_total_runs"],
+            max_concurrent_runs=cfg["max_concurrent_runs"],
+            primary_metric_name=cfg["primary_metric_name"],
+            primary_metric_goal=cfg["primary_metric_goal"],
+            storage=cfg["storage"],
+            study_name=cfg["study_name"] or SweepSpec.study_name,
+            sampler_seed=cfg["sampler_seed"],
         )
-        for key in ("max_total_runs", "max_concurrent_runs"):
-            value = getattr(spec, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"sweep config: {key} must be an integer >= 1, got {value!r}")
-        if spec.primary_metric_goal not in _GOALS:
-            raise ConfigurationError(f"sweep config: primary_metric_goal must be one of {_GOALS}, "
-                                     f"got {spec.primary_metric_goal!r}")
-        return spec
 
 
-def load_sweep_config(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a sweep YAML: a path, or the name of a shipped ``conf/sweep/<name>.yaml``."""
-    omegaconf = import_string("omegaconf:OmegaConf", extra="cli", what="reading a sweep config")
+@dataclasses.dataclass
+class PolicyConfig:
+    """``policy:`` of a sweep config: HyperDrive's ``MedianStoppingPolicy`` (:class:`MedianPolicy`)."""
 
-    path = Path(name_or_path)
-    if not path.suffix:
-        here = Path(__file__).resolve()
-        candidates = [here.parents[2] / "conf" / "sweep", here.parents[3] / "conf" / "sweep"]
-        found = [c / f"{path}.yaml" for c in candidates if (c / f"{path}.yaml").is_file()]
-        if not found:
-            shipped = sorted({p.stem for c in candidates if c.is_dir() for p in c.glob("*.yaml")})
-            raise ConfigurationError(f"{str(name_or_path)!r} is not a sweep config; available: "
-                                     f"{', '.join(shipped) or '(none)'}")
-        path = found[0]
-    try:
-        data = omegaconf.to_container(omegaconf.load(path), resolve=True)
-    except Exception as exc:  # OSError or one of omegaconf's/yaml's parse errors
-        raise ConfigurationError(f"{path}: cannot read sweep config: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{path}: a sweep config must be a mapping")
-    return {str(k): v for k, v in data.items() if not str(k).startswith("_")}
+    type: str = "median"
+    evaluation_interval: int = MedianPolicy.evaluation_interval
+    delay_evaluation: int = MedianPolicy.delay_evaluation
+
+
+@dataclasses.dataclass
+class SweepConfig:
+    """A sweep config as written in ``conf/sweep/*.yaml``: the schema Hydra composes it onto.
+
+    ``parameter_space`` (required) maps training-script arguments to HyperDrive expressions
+    (``--hidden: choice(50, 100)``, :mod:`.search_space`); ``sampling`` must be ``random``;
+    ``policy`` is ``null`` or a :class:`PolicyConfig`. The other keys are those of
+    :class:`SweepSpec`, with its defaults.
+    """
+
+    parameter_space: dict[str, Any] = dataclasses.field(default="???")  # type: ignore[arg-type]  # required
+    sampling: str = "random"
+    policy: PolicyConfig | None = dataclasses.field(default_factory=PolicyConfig)
+    max_total_runs: int = SweepSpec.max_total_runs
+    max_concurrent_runs: int = SweepSpec.max_concurrent_runs
+    primary_metric_name: str = SweepSpec.primary_metric_name
+    primary_metric_goal: str = SweepSpec.primary_metric_goal
+    storage: str | None = SweepSpec.storage
+    study_name: str | None = SweepSpec.study_name
+    sampler_seed: int | None = SweepSpec.sampler_seed
+
+
+def load_sweep_config(name_or_path: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """A sweep config with every default: a shipped name (``conf/sweep/<name>.yaml``), a YAML path
+    or a mapping, composed by Hydra and checked against :class:`SweepConfig`."""
+    return load_config("sweep", name_or_path, schema=SweepConfig)
 
 
 @dataclasses.dataclass

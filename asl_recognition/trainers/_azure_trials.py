@@ -1,4 +1,8 @@
-"""Turning finished Azure child runs into the library's trial table."""
+"""Turning the Azure adapter's child-run records into the library's trial table.
+
+Used by the AutoML and HyperDrive backends; the adapter returns plain
+:class:`~asl_recognition.azure.gateway.ChildRun` records and knows nothing of trials.
+"""
 
 from __future__ import annotations
 

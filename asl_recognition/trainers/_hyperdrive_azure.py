@@ -1,4 +1,4 @@
-"""Azure HyperDrive (SDK v1) over the library's one CNN training script.
+"""The ``hyperdrive`` backend on Azure (SDK v1): HyperDrive over the library's one CNN training script.
 
 The search space, policy and budgets come from the same sweep config the local sweep uses
 (:class:`~asl_recognition.trainers.cnn.sweep.SweepSpec`, e.g. ``conf/sweep/seed.yaml``); the
@@ -8,36 +8,34 @@ primary metric name is the training script's constant
 downloaded (or mounted) file dataset through the same ``--data`` argument a local run gets a
 path in. The best run's ``outputs/model`` (a saved TrainedModel) is downloaded, registered and
 returned.
+
+Every Azure call goes through the adapter (:mod:`asl_recognition.azure`): this module decides
+what to run (script, arguments, search space, metric) and what the result means; the adapter
+builds the SDK objects and talks to Azure.
 """
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from asl_recognition.azure._runs import trial_records
-from asl_recognition.azure._sdk import require_azureml
+from asl_recognition.azure import jobs
 from asl_recognition.azure.compute import ensure_compute
 from asl_recognition.azure.datasets import ensure_dataset
 from asl_recognition.azure.environment import build_environment
 from asl_recognition.azure.gateway import AzureGateway
 from asl_recognition.azure.settings import AzureSettings
-from asl_recognition.errors import ConfigurationError, TrainingError
+from asl_recognition.errors import ConfigurationError
+from asl_recognition.trainers._azure_trials import trial_records
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 from asl_recognition.trainers.cnn.config import TrainConfig
 from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC
 from asl_recognition.trainers.cnn.search_space import SearchSpace
 from asl_recognition.trainers.cnn.sweep import SweepSpec
-
-require_azureml()
-
-from azureml.core import ScriptRunConfig  # noqa: E402
-from azureml.train import hyperdrive  # noqa: E402
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
@@ -47,28 +45,15 @@ __all__ = [
     "SCRIPT",
     "fixed_arguments",
     "hyperdrive_config",
-    "parameter_sampling",
     "prepare_source_directory",
     "run_hyperdrive",
     "script_run_config",
 ]
 
-log = logging.getLogger(__name__)
-
 #: the training script, uploaded alone as the run's source directory
 SCRIPT = "train.py"
 #: where each child run saves its model (Azure uploads ./outputs)
 MODEL_PREFIX = "outputs/model"
-
-DataMode = Literal["download", "mount"]
-
-
-def parameter_sampling(space: SearchSpace) -> Any:
-    """``RandomParameterSampling`` with ``azureml.train.hyperdrive`` expressions for ``space``."""
-    expressions: dict[str, Any] = {}
-    for name, (kind, args) in space.to_hyperdrive().items():
-        expressions[name] = getattr(hyperdrive, kind)(*args)
-    return hyperdrive.RandomParameterSampling(expressions)
 
 
 def fixed_arguments(base: TrainConfig, space: SearchSpace) -> list[str]:
@@ -105,14 +90,14 @@ def script_run_config(
     data: Any,
     validation: Any | None,
     arguments: Sequence[str],
-) -> ScriptRunConfig:
+) -> Any:
     """The ``ScriptRunConfig`` of one child run (HyperDrive appends the sampled arguments)."""
     args: list[Any] = ["--data", data]
     if validation is not None:
         args += ["--validation", validation]
     args += ["--output_dir", MODEL_PREFIX, *arguments]
-    return ScriptRunConfig(
-        source_directory=str(source_directory),
+    return jobs.script_run_config(
+        source_directory=source_directory,
         script=SCRIPT,
         arguments=args,
         compute_target=compute_target,
@@ -120,40 +105,27 @@ def script_run_config(
     )
 
 
-def hyperdrive_config(spec: SweepSpec, run_config: ScriptRunConfig) -> Any:
+def hyperdrive_config(spec: SweepSpec, run_config: Any) -> Any:
     """The ``HyperDriveConfig`` for ``spec`` (random sampling, median stopping, budgets)."""
     if spec.primary_metric_name != PRIMARY_METRIC:
         raise ConfigurationError(
             f"sweep primary_metric_name {spec.primary_metric_name!r} is not what the training "
             f"script logs ({PRIMARY_METRIC!r})"
         )
-    policy = (
-        hyperdrive.MedianStoppingPolicy(
-            evaluation_interval=spec.policy.evaluation_interval,
-            delay_evaluation=spec.policy.delay_evaluation,
-        )
-        if spec.policy is not None
-        else None
-    )
-    goal = (
-        hyperdrive.PrimaryMetricGoal.MAXIMIZE
-        if spec.primary_metric_goal == "maximize"
-        else (hyperdrive.PrimaryMetricGoal.MINIMIZE)
-    )
-    return hyperdrive.HyperDriveConfig(
-        run_config=run_config,
-        hyperparameter_sampling=parameter_sampling(spec.space),
-        policy=policy,
-        primary_metric_name=PRIMARY_METRIC,
-        primary_metric_goal=goal,
+    policy = spec.policy
+    return jobs.hyperdrive_config(
+        run_config,
+        sampling=spec.space.to_hyperdrive(),
+        primary_metric=PRIMARY_METRIC,
+        goal="maximize" if spec.primary_metric_goal == "maximize" else "minimize",
         max_total_runs=spec.max_total_runs,
         max_concurrent_runs=spec.max_concurrent_runs,
+        median_stopping=(
+            {"evaluation_interval": policy.evaluation_interval, "delay_evaluation": policy.delay_evaluation}
+            if policy is not None
+            else None
+        ),
     )
-
-
-def _named_input(files: Any, name: str, mode: DataMode) -> Any:
-    consumption = files.as_named_input(name)
-    return consumption.as_download() if mode == "download" else consumption.as_mount()
 
 
 def run_hyperdrive(
@@ -165,7 +137,7 @@ def run_hyperdrive(
     train: Dataset,
     validation: Dataset | None,
     wheel: str | Path | None,
-    data_mode: DataMode = "download",
+    data_mode: jobs.DataMode = "download",
     environment_name: str = "asl-recognition-train",
     model_name: str = "asl-cnn",
 ) -> TrainResult:
@@ -181,7 +153,7 @@ def run_hyperdrive(
         val_data = ensure_dataset(
             gateway, validation, name=f"{name}-validation", description="leak-free validation split"
         )
-        val_input = _named_input(val_data.files, "validation", data_mode)
+        val_input = jobs.named_input(val_data.files, "validation", data_mode)
     env = build_environment(environment_name, gateway=gateway, wheel=wheel, extras=("keras",))
     with tempfile.TemporaryDirectory(prefix="asl-hyperdrive-") as tmp:
         src = prepare_source_directory(Path(tmp) / "src")
@@ -189,17 +161,13 @@ def run_hyperdrive(
             source_directory=src,
             compute_target=compute,
             environment=env,
-            data=_named_input(train_data.files, "train", data_mode),
+            data=jobs.named_input(train_data.files, "train", data_mode),
             validation=val_input,
             arguments=[*fixed_arguments(base, spec.space), "--data_fingerprint", train.fingerprint],
         )
         config = hyperdrive_config(spec, run_config)
-        run = gateway.submit(settings.experiment_name, config, tags={"backend": "hyperdrive"})
-    log.info("azure: HyperDrive run %s submitted (%s)", run.id, run.portal_url)
-    status = gateway.wait(run, show_output=settings.show_output)
-    if status != "Completed":
-        raise TrainingError(f"HyperDrive run {run.id} ended with status {status!r}; see {run.portal_url}")
-    best = gateway.best_child(run, metric=PRIMARY_METRIC)
+        run = jobs.submit(gateway, settings.experiment_name, config, tags={"backend": "hyperdrive"}, what="HyperDrive")
+    best = jobs.best_child(gateway, run, metric=PRIMARY_METRIC, show_output=settings.show_output, what="HyperDrive")
     workdir = Path(tempfile.mkdtemp(prefix="asl-hyperdrive-best-"))
     model_dir = gateway.download(best, prefix=MODEL_PREFIX, destination=workdir)
     model = load_model(model_dir)

@@ -1,4 +1,4 @@
-"""Azure AutoML (SDK v1): configuration, submission, and the best model as ONNX.
+"""The ``automl`` backend on Azure (SDK v1): the seed's AutoML settings, the run, the best model as ONNX.
 
 The defaults are the seed study's settings (:data:`SEED_SETTINGS`); any of them, and any other
 ``AutoMLConfig`` keyword, can be overridden. AutoML validates on the registered leak-free
@@ -11,11 +11,13 @@ The best child run's ONNX export (``outputs/model.onnx``, written because
 loaded (it needs the exact AutoML runtime and runs code when unpickled). AutoML's ONNX graph
 takes the 784 pixel columns as separate inputs; the input layout and dtype are read from the
 graph and recorded in the model's metadata.
+
+Every Azure call goes through the adapter (:mod:`asl_recognition.azure`): this module decides
+what to run and what the result means; the adapter builds the SDK objects and talks to Azure.
 """
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import time
 from collections.abc import Mapping
@@ -24,19 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from asl_recognition.azure._runs import trial_records
-from asl_recognition.azure._sdk import require_azureml
+from asl_recognition.azure import jobs
 from asl_recognition.azure.compute import ensure_compute
 from asl_recognition.azure.datasets import ensure_dataset
 from asl_recognition.azure.gateway import AzureGateway
 from asl_recognition.azure.settings import AzureSettings
 from asl_recognition.errors import ConfigurationError, ModelFormatError, TrainingError
 from asl_recognition.models import ModelMetadata
+from asl_recognition.trainers._azure_trials import trial_records
 from asl_recognition.trainers.base import TrainResult, validation_metrics
-
-require_azureml()
-
-from azureml.train.automl import AutoMLConfig  # noqa: E402
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
@@ -46,12 +44,11 @@ __all__ = [
     "ONNX_FILE",
     "SEED_SETTINGS",
     "automl_config",
+    "automl_settings",
     "onnx_input_spec",
     "run_automl",
     "wrap_onnx",
 ]
-
-log = logging.getLogger(__name__)
 
 #: the seed study's AutoML settings (see docs/azure.md)
 SEED_SETTINGS: dict[str, Any] = {
@@ -75,17 +72,14 @@ _FORBIDDEN = {
 }
 
 
-def automl_config(
-    overrides: Mapping[str, Any] | None,
-    *,
-    compute_target: Any,
-    training_data: Any,
-    validation_data: Any,
-) -> AutoMLConfig:
-    """The ``AutoMLConfig``: :data:`SEED_SETTINGS` updated with ``overrides``.
+def automl_settings(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """:data:`SEED_SETTINGS` updated with ``overrides``, checked.
 
-    ``training_data``/``validation_data`` are the registered tabular datasets; overrides may not
-    replace them nor ask for cross-validation or a random holdout.
+    Overrides may not replace the data nor ask for cross-validation or a random holdout, and
+    must keep the ONNX export on.
+
+    >>> automl_settings({"max_concurrent_iterations": 2})["max_concurrent_iterations"]
+    2
     """
     settings = dict(SEED_SETTINGS)
     settings.update(overrides or {})
@@ -99,15 +93,26 @@ def automl_config(
             "AutoML setting enable_onnx_compatible_models must stay true: the best model is "
             "fetched as ONNX (AutoML pickles do not load outside the AutoML runtime)"
         )
-    try:
-        return AutoMLConfig(
-            compute_target=compute_target,
-            training_data=training_data,
-            validation_data=validation_data,
-            **settings,
-        )
-    except Exception as exc:  # the SDK raises ConfigException & co. for bad settings
-        raise ConfigurationError(f"invalid AutoML settings {settings}: {exc}") from exc
+    return settings
+
+
+def automl_config(
+    overrides: Mapping[str, Any] | None,
+    *,
+    compute_target: Any,
+    training_data: Any,
+    validation_data: Any,
+) -> Any:
+    """The ``AutoMLConfig`` of :func:`automl_settings` (``overrides``) on the given data.
+
+    ``training_data``/``validation_data`` are the registered tabular datasets.
+    """
+    return jobs.automl_config(
+        automl_settings(overrides),
+        compute_target=compute_target,
+        training_data=training_data,
+        validation_data=validation_data,
+    )
 
 
 def onnx_input_spec(onnx_bytes: bytes) -> dict[str, Any]:
@@ -181,17 +186,15 @@ def run_automl(
         training_data=train_data.tabular,
         validation_data=val_data.tabular,
     )
-    metric = str(config.user_settings.get("primary_metric", "accuracy"))
-    run = gateway.submit(
+    metric = str(automl_settings(overrides)["primary_metric"])
+    run = jobs.submit(
+        gateway,
         settings.experiment_name,
         config,
         tags={"backend": "automl", "fingerprint": train.fingerprint},
+        what="AutoML",
     )
-    log.info("azure: AutoML run %s submitted (%s)", run.id, run.portal_url)
-    status = gateway.wait(run, show_output=settings.show_output)
-    if status != "Completed":
-        raise TrainingError(f"AutoML run {run.id} ended with status {status!r}; see {run.portal_url}")
-    best = gateway.best_child(run, metric=metric)
+    best = jobs.best_child(gateway, run, metric=metric, show_output=settings.show_output, what="AutoML")
     if ONNX_FILE not in best.files:
         raise TrainingError(
             f"best AutoML run {best.id} has no {ONNX_FILE} (files: {sorted(best.files)[:10]}...); "
