@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from asl_recognition import progress
-from asl_recognition.errors import AslRecognitionError
+from asl_recognition.errors import AslRecognitionError, MissingDependencyError
+from asl_recognition.registry import import_string
 
 __all__ = ["conf_dir", "main"]
 
@@ -209,10 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.append("quiet=true")
     if command == "compare":  # models.NAME=DIR adds an entry to the (empty) models mapping
         args = [f"+{a}" if a.startswith("models.") else a for a in args]
-    import hydra
-
+    try:
+        hydra_main = import_string("hydra:main", extra="cli", what=f"'asl-recognition {command}'")
+    except MissingDependencyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     task = {"train": _train, "compare": _compare, "serve": _serve, "deploy": _deploy}[command]
-    app = hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name=_HYDRA_COMMANDS[command])(task)
+    app = hydra_main(version_base="1.3", config_path=str(conf_dir()), config_name=_HYDRA_COMMANDS[command])(task)
     saved = sys.argv
     sys.argv = [f"asl-recognition {command}" if command != "train" else "asl-recognition", *args]
     try:

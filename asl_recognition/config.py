@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
-from asl_recognition.errors import AslRecognitionError, ConfigurationError
+from asl_recognition.errors import AslRecognitionError, ConfigurationError, MissingDependencyError
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -195,6 +195,18 @@ def copy_field(f: dataclasses.Field[Any]) -> Any:
 
 
 # -- composing and validating ------------------------------------------------------------------
+def _require_cli_extra() -> None:
+    """Configs are composed and checked by Hydra/OmegaConf, the ``cli`` extra (not in the core)."""
+    try:
+        import hydra  # noqa: F401
+        import omegaconf  # noqa: F401
+    except ModuleNotFoundError as exc:
+        raise MissingDependencyError(
+            f"configs need the optional dependency {exc.name!r}, which is not installed; "
+            'install it with: pip install "asl-recognition[cli]"'
+        ) from exc
+
+
 def _error(exc: Exception, where: str) -> ConfigurationError:
     """A ConfigurationError naming the key of an OmegaConf/Hydra error."""
     from omegaconf.errors import ConfigKeyError, MissingMandatoryValue
@@ -221,6 +233,7 @@ def validate_config(schema: type, data: Mapping[str, Any] | Any, *, where: str) 
     Unknown keys, wrong types and missing required values raise :class:`ConfigurationError`
     naming the key (``where.key``).
     """
+    _require_cli_extra()
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -281,6 +294,7 @@ def compose(config_name: str, overrides: Sequence[str] = (), *, config_dir: str 
         overrides: Hydra overrides (``["trainer=[svm]", "trainer.svm.params.C=3"]``).
         config_dir: the config directory.
     """
+    _require_cli_extra()
     from hydra import compose as hydra_compose
 
     with _hydra_for(Path(config_dir) if config_dir is not None else conf_dir()):

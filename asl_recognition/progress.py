@@ -5,7 +5,8 @@ application through :func:`configure`:
 
 - ``"rich"``: a live progress display (rich) on standard error; nested tasks show as extra rows.
 - ``"plain"``: INFO log lines on the ``asl_recognition.progress`` logger: one when a task
-  starts, at most one every ``plain_interval`` seconds while it advances, one when it ends.
+  starts, at most one every ``plain_interval`` seconds while it advances (with the estimated
+  time left when the total is known), one when it ends.
 - ``"quiet"``: nothing.
 - ``"auto"`` (default): ``"rich"`` when standard error is a terminal and the ``CI``
   environment variable is unset, ``"plain"`` otherwise. Decided when each top-level task starts.
@@ -34,7 +35,7 @@ from typing import Any, Literal
 
 from asl_recognition.errors import InvalidParameterError
 
-__all__ = ["Mode", "ProgressTask", "configure", "task"]
+__all__ = ["Mode", "ProgressTask", "configure", "format_duration", "task"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +131,33 @@ class ProgressTask:
             now = time.monotonic()
             if force or now - self._last_log >= _plain_interval:
                 self._last_log = now
-                logger.info("%s: %s", self._text(), self._counter())
+                logger.info("%s: %s%s", self._text(), self._counter(), self._eta(now))
 
     def _counter(self) -> str:
         if self.total:
             return f"{self.completed}/{self.total} ({100.0 * self.completed / self.total:.0f}%)"
         return f"{self.completed} done"
+
+    def _eta(self, now: float) -> str:
+        """`` ETA 1m05s`` from the mean pace so far; empty when unknown (no total, no step done)."""
+        if not self.total or self.completed <= 0 or self.completed >= self.total:
+            return ""
+        remaining = (now - self._started) / self.completed * (self.total - self.completed)
+        return f" ETA {format_duration(remaining)}"
+
+
+def format_duration(seconds: float) -> str:
+    """A short human duration: seconds below a minute, then minutes and seconds, then hours.
+
+    >>> format_duration(4.2), format_duration(65), format_duration(3 * 3600 + 125)
+    ('4s', '1m05s', '3h02m')
+    """
+    total = max(0, round(seconds))
+    if total < 60:
+        return f"{total}s"
+    if total < 3600:
+        return f"{total // 60}m{total % 60:02d}s"
+    return f"{total // 3600}h{total % 3600 // 60:02d}m"
 
 
 @contextlib.contextmanager

@@ -5,6 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One BLAS/OpenMP thread per pytest-xdist worker (inherited by the subprocesses tests start):
+    # the workers already fill the cores, and OpenBLAS threads competing for a busy core spin
+    # instead of working. Set before numpy loads OpenBLAS; threadpoolctl covers a library that an
+    # earlier plugin already loaded.
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,6 +36,17 @@ def _resolve(env: str, fallback: Path, marker: str) -> Path:
     if _require_data():
         pytest.fail(message)
     pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files that hold ``slow`` tests first, each file's tests still together and in order.
+
+    Under pytest-xdist (``.ci/test``: ``--dist loadfile``) the long files then start early and the
+    many short ones fill both workers at the end, instead of one worker finishing a long file
+    alone.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(scope="session")

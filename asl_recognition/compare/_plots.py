@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from asl_recognition.registry import import_string
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -236,7 +238,12 @@ def _trials(name: str, trials: list[dict[str, Any]]) -> bytes | None:
 
 
 def make_plots(result: ComparisonResult) -> dict[str, Plot]:
-    """Render every plot the result supports: ``{file name: (caption, PNG bytes)}``."""
+    """Render every plot the result supports: ``{file name: (caption, PNG bytes)}``.
+
+    Raises:
+        MissingDependencyError: matplotlib (the ``report`` extra) is not installed.
+    """
+    import_string("matplotlib.figure:Figure", extra="report", what="the report's plots (formats png and html)")
     plots: dict[str, Plot] = {}
     plots["accuracy_vs_latency.png"] = (
         "Test accuracy vs single-image latency",

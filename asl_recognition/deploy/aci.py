@@ -101,7 +101,8 @@ def deploy_model(
             description=f"asl_recognition {meta.backend} model",
         )
     env = build_environment(
-        environment_name, gateway=gateway, wheel=wheel, extras=("serve",), extra_pip=("azureml-defaults",)
+        # images: scikit-image, for HOG models and the photo localizer's face finder
+        environment_name, gateway=gateway, wheel=wheel, extras=("serve", "images"), extra_pip=("azureml-defaults",)
     )
     service = services.deploy_service(
         gateway,

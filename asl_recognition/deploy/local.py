@@ -77,6 +77,10 @@ def default_workers() -> int:
     return max(1, min(MAX_DEFAULT_WORKERS, cpus + 1))
 
 
+_FREE_PORT_ATTEMPTS = 3
+_ADDRESS_IN_USE = "Address already in use"
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -330,6 +334,18 @@ class LocalDeployer:
         model_path = Path(model_dir).resolve()
         meta = read_metadata(model_path)  # fail fast, before starting anything
         name = name or f"asl-{meta.backend}-local"
+        attempts = 1 if self.port else _FREE_PORT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._deploy_once(model_path, name=name)
+            except DeploymentError as exc:
+                # a free port can be taken by another process between the probe and the bind
+                if attempt == attempts or _ADDRESS_IN_USE not in str(exc):
+                    raise
+                logger.info("local service %s: port taken before the server bound it; retrying", name)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _deploy_once(self, model_path: Path, *, name: str) -> LocalService:
         app_root = Path(tempfile.mkdtemp(prefix="asl-serve-"))
         try:
             write_swagger_files(app_root)

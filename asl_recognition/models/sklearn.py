@@ -33,9 +33,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from asl_recognition._io import atomic_write_bytes
 from asl_recognition._validation import StrOptions, check_param
 from asl_recognition.data.arrays import IMAGE_SHAPE, NUM_PIXELS
-from asl_recognition.errors import MissingDependencyError, ModelFormatError
+from asl_recognition.errors import ModelFormatError
 from asl_recognition.models.base import ModelMetadata, TrainedModel, register_model_type
 from asl_recognition.photo.pose_features import HandLandmarkFeatures
+from asl_recognition.registry import import_string
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -113,10 +114,7 @@ class HogFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def transform(self, X: Any) -> npt.NDArray[np.float32]:
         """Descriptors of a (N, 784) array of 0..255 pixels, shape (N, :attr:`n_features`)."""
-        try:
-            from skimage.feature import hog
-        except ImportError as exc:
-            raise MissingDependencyError("HOG features need scikit-image: pip install scikit-image") from exc
+        hog = import_string("skimage.feature:hog", extra="images", what="HOG features")
         images = np.asarray(X, dtype=np.float32).reshape(-1, *IMAGE_SHAPE)
         out = np.empty((len(images), self.n_features), dtype=np.float32)
         for i, image in enumerate(images):

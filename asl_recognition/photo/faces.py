@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition.registry import import_string
+
 __all__ = ["FaceBox", "face_boxes", "face_exclusion_mask"]
 
 logger = logging.getLogger(__name__)
@@ -59,10 +61,10 @@ class FaceBox:
 
 @functools.cache
 def _cascade() -> Any:
+    cascade = import_string("skimage.feature:Cascade", extra="images", what="the photo localizer's face finder")
     from skimage.data import lbp_frontal_face_cascade_filename
-    from skimage.feature import Cascade
 
-    return Cascade(lbp_frontal_face_cascade_filename())  # type: ignore[no-untyped-call]
+    return cascade(lbp_frontal_face_cascade_filename())  # type: ignore[no-untyped-call]
 
 
 def face_boxes(rgb: npt.NDArray[np.uint8]) -> list[FaceBox]:

@@ -23,6 +23,7 @@ from several threads). The cost per photo is measured in ``docs/photos.md``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition import progress
 from asl_recognition.data.arrays import IMAGE_SHAPE
 from asl_recognition.errors import InvalidParameterError
 from asl_recognition.photo.hand_models import LANDMARK_MODEL, PALM_MODEL, hand_model_dir
@@ -83,6 +85,8 @@ FloatArray = npt.NDArray[np.float64]
 CROP_CACHE_SIZE = 100_000
 _CROP_CACHE: collections.OrderedDict[bytes, _Reading] = collections.OrderedDict()
 _CROP_CACHE_LOCK = threading.Lock()
+#: Batches of at least this many crops report their progress (with an ETA) while being read.
+PROGRESS_MIN_CROPS = 1000
 #: A model: input batch -> outputs by tensor name (a :class:`_Model`, or a stand-in in tests).
 Runner = Callable[[npt.NDArray[np.float32]], dict[str, npt.NDArray[np.float32]]]
 
@@ -498,21 +502,25 @@ def read_crops(images: npt.NDArray[np.uint8]) -> CropReadings:
     n = LANDMARK_INPUT
     out = CropReadings(points=np.empty((len(batch), 21, 3)), world=np.zeros((len(batch), 21, 3)),
                        presence=np.empty(len(batch)), side=np.empty(len(batch)))  # fmt: skip
-    for i, image in enumerate(batch):
-        key = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
-        with _CROP_CACHE_LOCK:
-            hit = _CROP_CACHE.get(key)
-        if hit is None:
-            big = np.asarray(Image.fromarray(image).resize((n, n), Image.Resampling.BICUBIC))
-            reading = _read_hand(np.repeat(big[:, :, None], 3, axis=2), model)
-            hit = dataclasses.replace(reading, points=reading.points * (IMAGE_SHAPE[0] / n))
+    shown = progress.task("hand landmarks", total=len(batch)) if len(batch) >= PROGRESS_MIN_CROPS else None
+    with shown or contextlib.nullcontext() as bar:
+        for i, image in enumerate(batch):
+            key = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
             with _CROP_CACHE_LOCK:
-                _CROP_CACHE[key] = hit
-                if len(_CROP_CACHE) > CROP_CACHE_SIZE:
-                    _CROP_CACHE.popitem(last=False)
-        out.points[i], out.presence[i], out.side[i] = hit.points, hit.presence, hit.side
-        if hit.world is not None:
-            out.world[i] = hit.world
+                hit = _CROP_CACHE.get(key)
+            if hit is None:
+                big = np.asarray(Image.fromarray(image).resize((n, n), Image.Resampling.BICUBIC))
+                reading = _read_hand(np.repeat(big[:, :, None], 3, axis=2), model)
+                hit = dataclasses.replace(reading, points=reading.points * (IMAGE_SHAPE[0] / n))
+                with _CROP_CACHE_LOCK:
+                    _CROP_CACHE[key] = hit
+                    if len(_CROP_CACHE) > CROP_CACHE_SIZE:
+                        _CROP_CACHE.popitem(last=False)
+            out.points[i], out.presence[i], out.side[i] = hit.points, hit.presence, hit.side
+            if hit.world is not None:
+                out.world[i] = hit.world
+            if bar is not None:
+                bar.advance()
     return out
 
 

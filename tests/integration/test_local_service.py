@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import tempfile
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -139,17 +141,20 @@ def test_swagger_demo_page_and_health(service: LocalService) -> None:
     assert service.scoring_uri.startswith("http://127.0.0.1:")
 
 
-def test_failed_start_reports_the_log_and_leaves_nothing(onnx_model_dir: Path, tmp_path: Path) -> None:
+def test_failed_start_reports_the_log_and_leaves_nothing(
+    onnx_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     broken = tmp_path / "broken"
     broken.mkdir()
     for f in onnx_model_dir.iterdir():
         (broken / f.name).write_bytes(f.read_bytes())
     (broken / "model.onnx").write_bytes(b"not an onnx graph")
-    before = {p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("asl-serve-*")}
+    scratch = tmp_path / "tmp"  # this test's own temporary folder: other workers' servers stay out
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with pytest.raises(DeploymentError, match=r"(?s)exited with code.*not a loadable ONNX model"):
         get_deployer("local", startup_timeout_s=90).deploy(broken)
-    after = {p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("asl-serve-*")}
-    assert after <= before
+    assert list(scratch.glob("asl-serve-*")) == []
     with pytest.raises(ModelFormatError):
         get_deployer("local").deploy(tmp_path / "no-model-here")
 
@@ -170,3 +175,27 @@ def test_delete_stops_the_process_group_and_predict_from_model_dir(
     rows = predict_command([img], model_dir=onnx_model_dir)
     assert rows[0]["label"] == VALID_LABELS[7]
     assert rows[0]["input"] == str(img)
+
+
+def test_a_free_port_taken_before_the_server_binds_it_is_retried(
+    onnx_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race between probing a free port and the server binding it (parallel test workers)."""
+    from asl_recognition.deploy import local
+
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        probes: list[int] = []
+        real = local._free_port
+
+        def first_taken(host: str) -> int:
+            probes.append(taken if not probes else real(host))
+            return probes[-1]
+
+        monkeypatch.setattr(local, "_free_port", first_taken)
+        with get_deployer("local", workers=1).deploy(onnx_model_dir) as svc:
+            assert svc.port != taken
+            assert requests.get(svc.base_uri + "/", timeout=10).status_code == 200
+    assert probes[0] == taken and len(probes) == 2

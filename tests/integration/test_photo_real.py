@@ -34,6 +34,7 @@ def test_every_photo_goes_through_the_photo_pipeline(photos: list[tuple[Path, np
         np.testing.assert_array_equal(out, preprocess_photo(rgb).image, err_msg=str(f))
 
 
+@pytest.mark.slow
 def test_a_plausible_hand_is_found_in_almost_every_photo(photos: list[tuple[Path, np.ndarray]]) -> None:
     plausible = 0
     for _, rgb in photos:
@@ -47,6 +48,7 @@ def test_a_plausible_hand_is_found_in_almost_every_photo(photos: list[tuple[Path
     assert plausible >= 0.9 * len(photos)
 
 
+@pytest.mark.slow
 def test_mirrored_photos_give_mirrored_boxes(photos: list[tuple[Path, np.ndarray]]) -> None:
     agree = 0
     for _, rgb in photos[::3]:
@@ -59,6 +61,7 @@ def test_mirrored_photos_give_mirrored_boxes(photos: list[tuple[Path, np.ndarray
     assert agree >= 0.85 * len(photos[::3])
 
 
+@pytest.mark.slow
 def test_hand_crops_look_more_like_sign_mnist_than_centre_crops(
     photos: list[tuple[Path, np.ndarray]], real_test: Any
 ) -> None:
@@ -73,6 +76,7 @@ def test_hand_crops_look_more_like_sign_mnist_than_centre_crops(
     assert similarity(after) > similarity(before) + 0.05
 
 
+@pytest.mark.slow
 def test_learned_detector_finds_the_hand_in_almost_every_photo(photos: list[tuple[Path, np.ndarray]]) -> None:
     """The landmarks' box holds the hand: it lies inside the photo, is hand-sized, and its
     landmarks span most of it."""
@@ -90,6 +94,7 @@ def test_learned_detector_finds_the_hand_in_almost_every_photo(photos: list[tupl
     assert good >= 0.9 * len(photos)
 
 
+@pytest.mark.slow
 def test_left_hands_are_mirrored_to_the_sign_mnist_side(photos: list[tuple[Path, np.ndarray]]) -> None:
     """The dev signer uses Sign MNIST's hand side; the same photos mirrored show the other hand,
     which the landmarks tell, so they give the originals' 28x28 inputs, not their mirror images."""

@@ -105,12 +105,12 @@ def test_onnx_model_type_serves_a_skl2onnx_export(tmp_path: Path) -> None:
     from asl_recognition.models.onnx import OnnxModel
 
     ds = synthetic_dataset(6)
-    x = ds.images.reshape(len(ds), -1).astype(np.float32)
+    x = ds.images.reshape(len(ds), -1).astype(np.float32) / 255  # scaled: lbfgs converges quickly
     clf = LogisticRegression(max_iter=200).fit(x, ds.labels)
     onx = to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}})
     meta = ModelMetadata.create(
         model_type="onnx", backend="test", labels=tuple(int(c) for c in clf.classes_),
-        extra={"onnx": {"input_layout": "flat"}},
+        extra={"onnx": {"input_layout": "flat", "input_scale": 1 / 255}},
     )
     model = OnnxModel(metadata=meta, onnx_bytes=onx.SerializeToString())
     saved = model.save(tmp_path / "onnx")

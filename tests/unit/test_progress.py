@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 from collections.abc import Iterator
 
@@ -33,7 +34,7 @@ def test_plain_mode_logs_start_progress_and_end(caplog: pytest.LogCaptureFixture
         t.update(description="training cnn", epoch=3)
     messages = _messages(caplog)
     assert messages[0] == "training: started (4 steps)"
-    assert "training loss=0.25: 2/4 (50%)" in messages
+    assert any(m.startswith("training loss=0.25: 2/4 (50%) ETA ") for m in messages)
     assert messages[-1].startswith("training cnn loss=0.25 epoch=3: finished 2/4 (50%) in ")
 
 
@@ -112,3 +113,23 @@ def test_bad_arguments() -> None:
         progress.task("x", total=-1),
     ):
         pass
+
+
+def test_plain_mode_shows_the_time_left_only_when_the_total_is_known(caplog: pytest.LogCaptureFixture) -> None:
+    progress.configure("plain", plain_interval=0)
+    with caplog.at_level(logging.INFO, logger="asl_recognition.progress"):
+        with progress.task("known", total=4) as t:
+            t.advance()
+        with progress.task("open-ended") as u:
+            u.advance()
+    messages = _messages(caplog)
+    assert re.fullmatch(r"known: 1/4 \(25%\) ETA \d+s", messages[1])
+    assert "open-ended: 1 done" in messages
+    assert not any("ETA" in m for m in messages if "finished" in m or "open-ended" in m)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0, "0s"), (59.4, "59s"), (60, "1m00s"), (3599, "59m59s"), (3600, "1h00m"), (-3, "0s")]
+)
+def test_format_duration(seconds: float, text: str) -> None:
+    assert progress.format_duration(seconds) == text
