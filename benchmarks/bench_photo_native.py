@@ -29,7 +29,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -50,20 +49,13 @@ from asl_recognition.models.base import TrainedModel
 from asl_recognition.photo.observe import observe_photos
 from asl_recognition.photo.pipeline import HandObservation
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cnn import cpu_model
+
 RESULTS = Path(__file__).resolve().parent / "results"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 logger = logging.getLogger("bench_photo_native")
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _per_group(right: npt.NDArray[np.bool_], groups: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -243,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_obs = observe_photos(list(photos.files))
     result: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
-        "cpu": _cpu(),
+        "cpu": cpu_model(),
         "cores": len(os.sched_getaffinity(0)),
         "command": shlex.join(["python", "benchmarks/bench_photo_native.py", *sys.argv[1:]]),
         "recall": {"dev": _recall(dev_obs, dev), "train": _recall(train_obs, photos)},

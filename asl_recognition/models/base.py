@@ -221,13 +221,16 @@ class TrainedModel(ABC):
         batch = as_image_batch(images)
         if len(batch) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        proba = np.asarray(self._predict_proba(batch), dtype=np.float32)
-        if proba.shape != (len(batch), len(self.labels)):
+        return self._checked(self._predict_proba(batch), len(batch), what="probabilities")
+
+    def _checked(self, proba: npt.ArrayLike, n: int, *, what: str) -> npt.NDArray[np.float32]:
+        """``proba`` as float32, checked to be ``(n, len(labels))``."""
+        out = np.asarray(proba, dtype=np.float32)
+        if out.shape != (n, len(self.labels)):
             raise ModelFormatError(
-                f"{type(self).__name__} returned probabilities of shape {proba.shape}, "
-                f"expected {(len(batch), len(self.labels))}"
+                f"{type(self).__name__} returned {what} of shape {out.shape}, expected {(n, len(self.labels))}"
             )
-        return proba
+        return out
 
     def predict(self, images: Any) -> npt.NDArray[np.int64]:
         """Most probable label id per image, shape (N,)."""
@@ -264,13 +267,8 @@ class TrainedModel(ABC):
             from asl_recognition.photo.observe import observe_photos
 
             observations = observe_photos(list(photos), cache=cache)
-        proba = np.asarray(self.predict_observations_proba(observations), dtype=np.float32)
-        if proba.shape != (len(observations), len(self.labels)):
-            raise ModelFormatError(
-                f"{type(self).__name__} returned photo probabilities of shape {proba.shape}, "
-                f"expected {(len(observations), len(self.labels))}"
-            )
-        return proba
+        return self._checked(self.predict_observations_proba(observations), len(observations),
+                             what="photo probabilities")  # fmt: skip
 
     def predict_photos(self, photos: Sequence[Any], *, observations: Sequence[Any] | None = None,
                        cache: bool = False) -> npt.NDArray[np.int64]:  # fmt: skip
