@@ -19,6 +19,7 @@ def test_composed_keys_are_parameters_and_defaults_agree() -> None:
     data = to_plain(compose("config", ["trainer=[sklearn]"]))["data"]
     validation = data.pop("validation")
     urls = data.pop("urls")
+    data.pop("photos_train")  # the photo trainer's folder (conf/trainer/photo.yaml), not a load option
     load_params = inspect.signature(load_dataset).parameters
     split_params = inspect.signature(Dataset.split_validation).parameters
     assert set(data) == set(load_params) - {"split", "urls"}
@@ -32,4 +33,6 @@ def test_composed_keys_are_parameters_and_defaults_agree() -> None:
 
 def test_the_yaml_holds_only_what_differs_from_the_defaults() -> None:
     raw = OmegaConf.to_container(OmegaConf.load(CONF))
-    assert isinstance(raw, dict) and set(raw) == {"urls"}  # None in load_dataset's signature
+    # urls: None in load_dataset's signature; photos_train: $ASL_PHOTOS_TRAIN when set
+    assert isinstance(raw, dict) and set(raw) == {"urls", "photos_train"}
+    assert raw["photos_train"] == "${oc.env:ASL_PHOTOS_TRAIN,null}"
