@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition._io import atomic_write_bytes
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.errors import InvalidParameterError, ModelFormatError
 from asl_recognition.models.base import METADATA_FILE, ModelMetadata, TrainedModel, load_model, register_model_type
 from asl_recognition.photo.hand_shape import N_FEATURES, hand_shape_features
@@ -172,8 +173,7 @@ class PhotoModel(TrainedModel):
 
     def __init__(self, *, pose: PoseClassifier, pixel: TrainedModel | None = None, photo_weight: float = 1.0,
                  metadata: ModelMetadata | None = None) -> None:  # fmt: skip
-        if not 0.0 <= float(photo_weight) <= 1.0:
-            raise InvalidParameterError(f"'photo_weight' must be in [0, 1], got {photo_weight!r}")
+        check_param("photo_weight", photo_weight, Interval(float, 0, 1))
         if pixel is None and photo_weight != 1.0:
             raise InvalidParameterError("'photo_weight' must be 1 without a pixel expert")
         if pixel is not None and pixel.labels != pose.labels:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from asl_recognition._validation import Interval, check_param
 from asl_recognition.errors import DatasetError, InvalidParameterError
 from asl_recognition.models.base import TrainedModel
 from asl_recognition.models.photo import PhotoModel, PoseClassifier, observation_features
@@ -73,12 +74,6 @@ def fusion_weight(pose: npt.ArrayLike, pixel: npt.ArrayLike, labels: npt.ArrayLi
         if ll > best_ll + 1e-9:
             best, best_ll = w, ll
     return best
-
-
-def _positive_int(name: str, value: Any, *, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise InvalidParameterError(f"{name!r} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 class PhotoTrainer:
@@ -131,19 +126,18 @@ class PhotoTrainer:
             raise InvalidParameterError(f"'pixel' must be {{name: BACKEND, params: {{...}}}}, a trained model, "
                                         f"a trainer of the main job, or None, got {pixel!r}")  # fmt: skip
         layers = tuple(hidden)
-        if not layers or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in layers):
-            raise InvalidParameterError(f"'hidden' must be positive layer widths, got {hidden!r}")
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or alpha < 0:
-            raise InvalidParameterError(f"'alpha' must be a number >= 0, got {alpha!r}")
-        if not isinstance(validation_fraction, float) or not 0.0 < validation_fraction < 1.0:
-            raise InvalidParameterError(f"'validation_fraction' must be in (0, 1), got {validation_fraction!r}")
+        if not layers:
+            raise InvalidParameterError("'hidden' must name at least one layer width")
+        for i, width in enumerate(layers):
+            check_param(f"hidden[{i}]", width, Interval(int, 1, None))
         self.hidden = layers
-        self.alpha = float(alpha)
-        self.max_iter = _positive_int("max_iter", max_iter)
-        self.augment_copies = _positive_int("augment_copies", augment_copies, low=0)
-        self.mnist_stride = _positive_int("mnist_stride", mnist_stride)
-        self.validation_fraction = validation_fraction
-        self.workers = None if workers is None else _positive_int("workers", workers)
+        self.alpha = float(check_param("alpha", alpha, Interval(float, 0, None)))
+        self.max_iter = int(check_param("max_iter", max_iter, Interval(int, 1, None)))
+        self.augment_copies = int(check_param("augment_copies", augment_copies, Interval(int, 0, None)))
+        self.mnist_stride = int(check_param("mnist_stride", mnist_stride, Interval(int, 1, None)))
+        self.validation_fraction = float(check_param("validation_fraction", validation_fraction,
+                                                     Interval(float, 0, 1, closed="neither")))  # fmt: skip
+        self.workers = check_param("workers", workers, None, Interval(int, 1, None))
         self.params: dict[str, Any] = {
             "photos_train": None if self.photos_train is None else str(self.photos_train),
             "pixel": pixel.metadata.backend if isinstance(pixel, TrainedModel) else

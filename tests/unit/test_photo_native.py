@@ -263,3 +263,31 @@ def test_unreadable_photo_is_named(tmp_path: Path) -> None:
     bad.write_bytes(b"not a jpeg")
     with pytest.raises(InvalidParameterError, match=r"bad\.jpg"):
         observe_photos([bad], cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"alpha": -1}, "'alpha' must be >= 0"),
+        ({"hidden": [0]}, r"'hidden\[0\]' must be an integer >= 1"),
+        ({"validation_fraction": 1.0}, r"'validation_fraction' must be in \(0, 1\)"),
+        ({"workers": True}, "'workers' must be None or an integer >= 1"),
+        ({"pixel": 3}, "'pixel' must be"),
+        ({"photos_train": "/nowhere/at/all"}, "is not a folder"),
+    ],
+)
+def test_photo_trainer_names_a_bad_parameter(params: dict[str, object], message: str) -> None:
+    from asl_recognition import get_trainer
+
+    with pytest.raises(InvalidParameterError, match=message):
+        get_trainer("photo", **params)
+
+
+def test_photo_trainer_with_a_job_reference_needs_the_job() -> None:
+    from asl_recognition import get_trainer
+    from asl_recognition.testing import synthetic_dataset
+
+    trainer = get_trainer("photo", pixel="cnn_fast")
+    assert trainer.job_models == ("cnn_fast",)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidParameterError, match="trainer of a main job"):
+        trainer.fit(synthetic_dataset(2, seed=0))
