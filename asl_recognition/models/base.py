@@ -73,6 +73,7 @@ __all__ = [
     "model_types",
     "read_metadata",
     "register_model_type",
+    "save_submodel",
 ]
 
 FORMAT_VERSION = 1
@@ -344,6 +345,15 @@ def register_model_type(name: str) -> Callable[[type[M]], type[M]]:
         return cls
 
     return decorator
+
+
+def save_submodel(model: TrainedModel, directory: Path, folder: str, role: str) -> dict[str, str]:
+    """Save ``model`` (a member of a composite model) into ``directory / folder``; return the
+    ``{role: file}`` entries listing its metadata and weights for the composite's metadata."""
+    model.save(directory / folder)
+    files = {role: f"{folder}/{METADATA_FILE}"}
+    files.update({f"{role}:{r}": f"{folder}/{f}" for r, f in model.metadata.files.items()})
+    return files
 
 
 def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:

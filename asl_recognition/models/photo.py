@@ -36,7 +36,7 @@ import numpy.typing as npt
 from asl_recognition._io import atomic_write_bytes
 from asl_recognition._validation import Interval, check_param
 from asl_recognition.errors import InvalidParameterError, ModelFormatError
-from asl_recognition.models.base import METADATA_FILE, ModelMetadata, TrainedModel, load_model, register_model_type
+from asl_recognition.models.base import ModelMetadata, TrainedModel, load_model, register_model_type, save_submodel
 from asl_recognition.photo.hand_shape import N_FEATURES, hand_shape_features
 from asl_recognition.photo.mirror import is_other_side
 
@@ -241,9 +241,7 @@ class PhotoModel(TrainedModel):
         atomic_write_bytes(directory / _POSE_FILE, self.pose.to_bytes())
         files = {"pose": _POSE_FILE}
         if self.pixel is not None:
-            self.pixel.save(directory / _PIXEL_DIR)
-            files["pixel"] = f"{_PIXEL_DIR}/{METADATA_FILE}"
-            files.update({f"pixel:{role}": f"{_PIXEL_DIR}/{f}" for role, f in self.pixel.metadata.files.items()})
+            files.update(save_submodel(self.pixel, directory, _PIXEL_DIR, "pixel"))
         return files
 
     @classmethod

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition.errors import InvalidParameterError, ModelFormatError
-from asl_recognition.models.base import METADATA_FILE, ModelMetadata, TrainedModel, load_model, register_model_type
+from asl_recognition.models.base import ModelMetadata, TrainedModel, load_model, register_model_type, save_submodel
 
 __all__ = ["FLOOR", "ProductModel", "check_member_name", "combine_probabilities"]
 
@@ -114,11 +114,7 @@ class ProductModel(TrainedModel):
     def _save_files(self, directory: Path) -> Mapping[str, str]:
         files: dict[str, str] = {}
         for name, member in self.members.items():
-            folder = f"{_MEMBERS_DIR}/{name}"
-            member.save(directory / folder)
-            files[f"member:{name}"] = f"{folder}/{METADATA_FILE}"
-            for role, file in member.metadata.files.items():
-                files[f"member:{name}:{role}"] = f"{folder}/{file}"
+            files.update(save_submodel(member, directory, f"{_MEMBERS_DIR}/{name}", f"member:{name}"))
         return files
 
     @classmethod
