@@ -5,8 +5,9 @@ Commands::
     asl-recognition [train] [hydra overrides]   the main job: train, compare, save, report
     asl-recognition compare models.a=DIR ...    compare saved models on the test file, report
     asl-recognition serve model=DIR             serve a model in the foreground (deployer=local)
+    asl-recognition serve --protocol oip model=DIR   ... through the Open Inference Protocol (deployer=oip)
     asl-recognition deploy model=DIR deployer=aci   deploy and print the scoring URI
-    asl-recognition predict IMAGE... [--model DIR | --uri URL] [--key KEY] [--top-k K]
+    asl-recognition predict IMAGE... [--model DIR | --uri URL [--protocol oip]] [--key KEY] [--top-k K]
     asl-recognition install-hand-models [--dest DIR] [--wheel FILE]   the photo hand detector's models
 
 Everything but ``predict`` is a Hydra application: overrides (``trainer=[sklearn,svm]``,
@@ -118,11 +119,31 @@ def _deployer_from(plain: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _serve(cfg: Any) -> None:
     plain = _to_container(cfg)
     name, params = _deployer_from(plain)
-    if name != "local":
+    if name not in _SERVE_PROTOCOLS.values():
         raise AslRecognitionError(f"'serve' runs a local service; use 'deploy deployer={name}' instead")
-    from asl_recognition.deploy.local import serve_foreground
-
+    serve_foreground = import_string(f"asl_recognition.deploy.{name}:serve_foreground")
     raise SystemExit(serve_foreground(plain["model"], **params))
+
+
+#: ``serve --protocol NAME`` -> the deployer that serves it
+_SERVE_PROTOCOLS = {"score": "local", "oip": "oip"}
+
+
+def _protocol_override(args: list[str]) -> list[str]:
+    """``--protocol oip`` / ``--protocol=oip`` -> the Hydra override ``deployer=oip``."""
+    out: list[str] = []
+    it = iter(args)
+    for arg in it:
+        if arg == "--protocol" or arg.startswith("--protocol="):
+            value = arg.partition("=")[2] if "=" in arg else next(it, "")
+            if value not in _SERVE_PROTOCOLS:
+                raise AslRecognitionError(
+                    f"--protocol must be one of {', '.join(_SERVE_PROTOCOLS)}, got {value!r}"
+                )
+            out.append(f"deployer={_SERVE_PROTOCOLS[value]}")
+        else:
+            out.append(arg)
+    return out
 
 
 @_guarded
@@ -145,6 +166,8 @@ def _predict(argv: Sequence[str]) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a saved model directory")
     source.add_argument("--uri", help="a scoring URI (local service or Azure)")
+    parser.add_argument("--protocol", choices=("score", "oip"), default="score",
+                        help="what --uri speaks: score (/score, default) or oip (OIP v2 .../infer)")  # fmt: skip
     parser.add_argument("--key", help="service key, sent as 'Authorization: Bearer KEY'")
     parser.add_argument("--top-k", type=int, default=3, help="letters to show per image (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -152,7 +175,8 @@ def _predict(argv: Sequence[str]) -> int:
     from asl_recognition.deploy.client import predict_command
 
     try:
-        rows = predict_command(args.images, model_dir=args.model, uri=args.uri, key=args.key, top_k=args.top_k)
+        rows = predict_command(args.images, model_dir=args.model, uri=args.uri, key=args.key, top_k=args.top_k,
+                               protocol=args.protocol)  # fmt: skip
     except AslRecognitionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -208,6 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _PLAIN_COMMANDS[command](args)
     if quiet:
         args.append("quiet=true")
+    if command == "serve":
+        try:
+            args = _protocol_override(args)
+        except AslRecognitionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if command == "compare":  # models.NAME=DIR adds an entry to the (empty) models mapping
         args = [f"+{a}" if a.startswith("models.") else a for a in args]
     try:

@@ -50,7 +50,7 @@ except ImportError:  # pragma: no cover - exercised only without the serve extra
     _orjson = None  # type: ignore[assignment]
     import json as _json
 
-__all__ = ["PIXEL_KEYS", "ScoringLimits", "ScoringRequest", "json_loads", "parse_request"]
+__all__ = ["PIXEL_KEYS", "ScoringLimits", "ScoringRequest", "json_loads", "parse_request", "tensor_request"]
 
 #: Column names of one image row, in order (the CSV header minus ``label``).
 PIXEL_KEYS: list[str] = [f"pixel{i}" for i in range(1, NUM_PIXELS + 1)]
@@ -195,6 +195,67 @@ def parse_request(
             "image/jpeg or multipart/form-data",
             status=415,
         )
+    return _scoring_request(images, options)
+
+
+def tensor_request(
+    *,
+    pixels: npt.NDArray[Any] | None = None,
+    images: list[bytes] | None = None,
+    field: str,
+    top_k: Any = None,
+    limits: ScoringLimits | None = None,
+) -> ScoringRequest:
+    """Validate a request given as a tensor (the OIP front end): pixel values or encoded images.
+
+    Exactly one of ``pixels`` (a numeric array, (N, 28, 28) or (N, 784), values 0..255) and
+    ``images`` (PNG/JPEG files' bytes) must be given. The checks, limits and messages are those
+    of :func:`parse_request`; ``field`` names the tensor in them.
+
+    >>> tensor_request(pixels=np.zeros((2, 784), np.uint8), field="pixels").images.shape
+    (2, 28, 28)
+    >>> tensor_request(pixels=np.full((1, 784), 300.0), field="pixels")
+    Traceback (most recent call last):
+    ...
+    asl_recognition.errors.RequestError: pixels[0] pixel1: pixel values must be numbers in 0..255, got 300
+    """
+    limits = limits or ScoringLimits()
+    if (pixels is None) == (images is None):
+        raise RequestError("send exactly one input tensor: pixel values or encoded images")
+    options: dict[str, Any] = {} if top_k is None else {"top_k": top_k}
+    parsed: npt.NDArray[np.float32] | tuple[HandObservation, ...]
+    if images is not None:
+        if not images:
+            raise RequestError(f"{field!r} is empty; send at least one PNG or JPEG file")
+        if len(images) > limits.max_images:
+            raise RequestError(
+                f"{field!r} has {len(images):,} images, more than the limit of {limits.max_images:,}",
+                status=413,
+            )
+        parsed = _decode_images(images, [f"{field}[{i}]" for i in range(len(images))], limits)
+    else:
+        assert pixels is not None
+        if pixels.dtype.kind not in "iuf":
+            raise RequestError(f"{field!r} must hold numbers, got {pixels.dtype} values")
+        if pixels.ndim < 1 or len(pixels) == 0:
+            raise RequestError(f"{field!r} is empty; send at least one image")
+        if len(pixels) > limits.max_rows:
+            raise RequestError(
+                f"{field!r} has {len(pixels):,} rows, more than the limit of {limits.max_rows:,} per request",
+                status=413,
+            )
+        values = pixels.astype(np.float64, copy=False)
+        _check_range(values, field)
+        try:
+            parsed = as_image_batch(values, what=repr(field))
+        except InvalidParameterError as exc:
+            raise RequestError(str(exc)) from None
+    return _scoring_request(parsed, options)
+
+
+def _scoring_request(
+    images: npt.NDArray[np.float32] | tuple[HandObservation, ...], options: Mapping[str, Any]
+) -> ScoringRequest:
     observations = images if isinstance(images, tuple) else None
     pixels = images if not isinstance(images, tuple) else np.stack([o.image for o in images]).astype(np.float32)
     return ScoringRequest(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from asl_recognition.deploy._requests import ScoringLimits, ScoringRequest, parse_request
 from asl_recognition.deploy._responses import error_payload, json_dumps, prediction_payload
@@ -250,10 +251,7 @@ class Scorer:
                 f"'top_k' must be at most {len(self._labels)} (the model's number of classes), "
                 f"got {top_k}"
             )
-        if request.observations is not None:  # encoded images: a photo-native model reads the photo
-            proba = self.model.predict_photos_proba([], observations=request.observations)
-        else:
-            proba = self.model.predict_proba(request.images)
+        proba = self.predict_proba(request)
         return prediction_payload(
             proba,
             self._labels,
@@ -261,6 +259,16 @@ class Scorer:
             images=request.images if request.return_images else None,
             hands=request.observations if request.return_images else None,
         )
+
+    def predict_proba(self, request: ScoringRequest) -> npt.NDArray[np.float32]:
+        """The model's class probabilities for a parsed request, (N, classes), in label order.
+
+        Encoded images go to a photo-native model as photos (their hand observations), pixel
+        rows as 28x28 images.
+        """
+        if request.observations is not None:
+            return self.model.predict_photos_proba([], observations=request.observations)
+        return self.model.predict_proba(request.images)
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /score`` answers: the model and the request formats."""

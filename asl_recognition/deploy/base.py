@@ -65,6 +65,7 @@ deployers: Registry[Callable[..., Deployer]] = Registry(
     "deployer", entry_point_group="asl_recognition.deployers"
 )
 deployers.register("local", "asl_recognition.deploy.local:LocalDeployer", extra="serve")
+deployers.register("oip", "asl_recognition.deploy.oip:OipDeployer", extra="oip")
 deployers.register("aci", "asl_recognition.deploy.aci:AciDeployer", extra="azure")
 
 
@@ -74,6 +75,6 @@ def available_deployers() -> list[str]:
 
 
 def get_deployer(name: str, /, **params: Any) -> Deployer:
-    """Build the deployer registered as ``name`` (``"local"`` or ``"aci"``) with ``params``."""
+    """Build the deployer registered as ``name`` (``"local"``, ``"oip"`` or ``"aci"``) with ``params``."""
     deployer: Deployer = deployers.create(name, **params)
     return deployer

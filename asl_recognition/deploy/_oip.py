@@ -1,0 +1,365 @@
+"""The Open Inference Protocol (v2 REST) front end: KServe's model server around the one scoring path.
+
+Run by :class:`~asl_recognition.deploy.oip.OipDeployer` as a subprocess::
+
+    python -m asl_recognition.deploy._oip --host 127.0.0.1 --port 8080 --name asl
+
+configured by the same environment variables as ``score.py`` (``AZUREML_MODEL_DIR``,
+``ASL_SCORING_KEY``, ``ASL_TOP_K``, ``ASL_MAX_*``). The model is loaded by
+:meth:`~asl_recognition.deploy._scoring.Scorer.from_environ`, requests are validated by
+:func:`~asl_recognition.deploy._requests.tensor_request` and answered by
+:meth:`~asl_recognition.deploy._scoring.Scorer.predict_proba`: the code ``/score`` runs.
+
+Routes (KServe's, plus the model metadata written here so that it can carry the labels)::
+
+    GET  /v2/health/live, /v2/health/ready, /v2/models/{name}/ready
+    GET  /v2/models/{name}           inputs, outputs, datatypes, shapes; parameters.letters
+    POST /v2/models/{name}/infer     JSON tensors or the binary tensor extension
+
+Inputs: ``pixels`` (UINT8/FP32/any numeric, ``[N, 28, 28]`` or ``[N, 784]``) or ``images``
+(BYTES ``[N]``: PNG/JPEG files; in JSON each one base64-encoded). Outputs: ``label`` (INT64
+``[N]``), ``letter`` (BYTES ``[N]``), ``probabilities`` (FP32 ``[N, classes]``, in label order).
+Request parameter ``top_k`` is accepted and validated as on ``/score``. Errors answer
+``{"error": "..."}`` with 400 (bad request), 401 (key), 404 (model), 413 (limits) or 415.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import concurrent.futures
+import logging
+import os
+import socket
+import struct
+import sys
+import warnings
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import numpy as np
+
+from asl_recognition.deploy._process import die_with_parent
+from asl_recognition.deploy._requests import ScoringRequest, tensor_request
+from asl_recognition.deploy._scoring import Scorer
+from asl_recognition.errors import RequestError
+
+__all__ = [
+    "INPUTS", "OUTPUTS", "READY_LINE", "build_server", "main", "model_metadata", "parse_tensors", "score_tensors",
+]  # fmt: skip
+
+logger = logging.getLogger(__name__)
+
+#: the input tensors a request may send (exactly one of them)
+INPUTS = (
+    {"name": "pixels", "datatype": "FP32", "shape": [-1, 28, 28]},
+    {"name": "images", "datatype": "BYTES", "shape": [-1]},
+)
+_PIXEL_TYPES = frozenset({"UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
+                          "FP16", "FP32", "FP64"})  # fmt: skip
+_STATUS_PHRASES = {400: "bad request", 401: "unauthorized", 413: "too large", 415: "unsupported"}
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def OUTPUTS(classes: int) -> list[dict[str, Any]]:  # noqa: N802 - reads as the constant it mirrors
+    """The output tensors of a model with ``classes`` classes."""
+    return [
+        {"name": "label", "datatype": "INT64", "shape": [-1]},
+        {"name": "letter", "datatype": "BYTES", "shape": [-1]},
+        {"name": "probabilities", "datatype": "FP32", "shape": [-1, classes]},
+    ]
+
+
+def model_metadata(name: str, scorer: Scorer) -> dict[str, Any]:
+    """``GET /v2/models/{name}``: the OIP metadata plus the labels, letters and limits."""
+    described = scorer.describe()
+    model = described["model"]
+    return {
+        "name": name,
+        "versions": [],
+        "platform": f"asl_recognition/{model['backend']}",
+        "inputs": [dict(t) for t in INPUTS],
+        "outputs": OUTPUTS(len(model["labels"])),
+        "parameters": {
+            "model_type": model["model_type"],
+            "labels": model["labels"],
+            "letters": model["letters"],
+            "top_k": described["top_k"],
+            "limits": described["limits"],
+        },
+    }
+
+
+def _images(values: np.ndarray[Any, Any], field: str) -> list[bytes]:
+    """BYTES elements as files: raw bytes (binary extension) or base64 text (JSON)."""
+    blobs: list[bytes] = []
+    for i, item in enumerate(values.reshape(-1).tolist()):
+        if isinstance(item, str):
+            text = item.partition(",")[2] if item.startswith("data:") else item
+            try:
+                blobs.append(base64.b64decode(text, validate=True))
+            except (binascii.Error, ValueError) as exc:
+                raise RequestError(f"{field}[{i}] is not valid base64: {exc}") from None
+        elif isinstance(item, bytes):
+            blobs.append(item)
+        else:
+            raise RequestError(f"{field}[{i}] must be a PNG or JPEG file, got {type(item).__name__}")
+    return blobs
+
+
+def parse_tensors(inputs: dict[str, Any], scorer: Scorer, *, top_k: Any = None) -> ScoringRequest:
+    """An OIP request's inputs (name -> kserve ``InferInput``) as a validated scoring request."""
+    names = sorted(inputs)
+    if names not in (["pixels"], ["images"]):
+        raise RequestError(
+            f"send exactly one input tensor, 'pixels' (numbers, [N,28,28] or [N,784]) or 'images' "
+            f"(BYTES, PNG/JPEG files), got {', '.join(map(repr, names)) or 'none'}"
+        )
+    (name,) = names
+    tensor = inputs[name]
+    datatype = str(tensor.datatype)
+    if name == "pixels" and datatype not in _PIXEL_TYPES:
+        raise RequestError(f"input 'pixels' must have a numeric datatype (UINT8, FP32, ...), got {datatype}")
+    if name == "images" and datatype != "BYTES":
+        raise RequestError(f"input 'images' must have datatype BYTES, got {datatype}")
+    try:
+        values = tensor.as_numpy()
+    except (ValueError, TypeError, struct.error) as exc:
+        raise RequestError(f"input {name!r}: data does not match shape {list(tensor.shape)}: {exc}") from None
+    if name == "images":
+        return tensor_request(images=_images(values, name), field=name, top_k=top_k, limits=scorer.limits)
+    return tensor_request(pixels=values, field=name, top_k=top_k, limits=scorer.limits)
+
+
+def score_tensors(request: ScoringRequest, scorer: Scorer) -> dict[str, np.ndarray[Any, Any]]:
+    """The output tensors for a validated request (one model call, the ``/score`` path)."""
+    if request.top_k is not None and request.top_k > len(scorer.model.labels):
+        raise RequestError(
+            f"'top_k' must be at most {len(scorer.model.labels)} (the model's number of classes), "
+            f"got {request.top_k}"
+        )
+    proba = np.asarray(scorer.predict_proba(request), dtype=np.float32)
+    best = proba.argmax(axis=1)
+    labels = np.asarray(scorer.model.labels, dtype=np.int64)[best]
+    letters = np.asarray(scorer.model.letters, dtype=object)[best]
+    return {
+        "label": labels,
+        "letter": np.array([str(x).encode("utf-8") for x in letters], dtype=object),
+        "probabilities": proba,
+    }
+
+
+class _Guard:
+    """ASGI middleware: the key on every ``/v2/models`` route, the body-size limit on POSTs."""
+
+    def __init__(self, app: ASGIApp, *, scorer: Scorer) -> None:
+        self.app = app
+        self.scorer = scorer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        path = str(scope.get("path", ""))
+        if path.startswith("/v2/models") and not self.scorer.authorized(headers.get("authorization")):
+            await _error(send, 401, "missing or wrong key: send 'Authorization: Bearer <key>'",
+                         extra=[(b"www-authenticate", b"Bearer")])  # fmt: skip
+            return
+        limit = self.scorer.limits.max_body_bytes
+        too_long = f"request body is longer than the limit of {limit:,} bytes"
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            await _error(send, 413, too_long)
+            return
+        received = 0
+
+        async def counted() -> MutableMapping[str, Any]:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise RequestError(too_long, status=413)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _error(send: Send, status: int, message: str, *, extra: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+    import orjson
+
+    body = orjson.dumps({"error": message})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    logger.info("rejected request (%d): %s", status, message)
+
+
+def _from_kserve_decoder(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while KServe decoded the request body (a malformed request)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename.replace(os.sep, "/")
+        if filename.endswith(("kserve/protocol/infer_type.py", "kserve/utils/numpy_codec.py")):
+            return True
+        if filename.endswith("kserve/protocol/dataplane.py") and tb.tb_frame.f_code.co_name.startswith("decode"):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def build_server(scorer: Scorer, *, name: str, host: str, port: int, threads: int, access_log: bool) -> Any:
+    """KServe's REST server (uvicorn + FastAPI) for ``scorer``'s model, bound to ``host:port``."""
+    sys.argv = sys.argv[:1]  # kserve parses the command line when imported
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from kserve import Model, model_server
+    from kserve.model_repository import ModelRepository
+    from kserve.protocol.dataplane import DataPlane
+    from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
+    from kserve.protocol.model_repository_extension import ModelRepositoryExtension
+    from kserve.protocol.rest.server import RESTServer
+
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="score")
+
+    class AslModel(Model):  # type: ignore[misc]
+        """The library's scoring path as a KServe model."""
+
+        def __init__(self) -> None:
+            super().__init__(name)
+            self.ready = True
+
+        def get_input_types(self) -> list[dict[str, Any]]:
+            return [dict(t) for t in INPUTS]
+
+        def get_output_types(self) -> list[dict[str, Any]]:
+            return OUTPUTS(len(scorer.model.labels))
+
+        def _infer(self, request: InferRequest) -> InferResponse:
+            top_k = (request.parameters or {}).get("top_k")
+            parsed = parse_tensors({t.name: t for t in request.inputs}, scorer, top_k=top_k)
+            tensors = score_tensors(parsed, scorer)
+            outputs = []
+            for spec in OUTPUTS(len(scorer.model.labels)):
+                values = tensors[spec["name"]]
+                out = InferOutput(name=spec["name"], shape=list(values.shape), datatype=spec["datatype"])
+                out.set_data_from_numpy(values, binary_data=False)
+                outputs.append(out)
+            return InferResponse(
+                response_id=request.id or "",
+                model_name=name,
+                infer_outputs=outputs,
+                use_binary_outputs=request.use_binary_outputs,
+                requested_outputs=request.request_outputs,
+            )
+
+        async def predict(self, payload: Any, headers: Any = None, response_headers: Any = None) -> Any:
+            if not isinstance(payload, InferRequest):
+                raise RequestError("this model speaks the v2 protocol: POST /v2/models/{name}/infer")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(executor, self._infer, payload)
+
+    repository = ModelRepository()
+    model = AslModel()
+    repository.update(model)
+    dataplane = DataPlane(model_registry=repository)
+    rest = RESTServer(
+        "kserve.model_server:app", dataplane, ModelRepositoryExtension(model_registry=repository), port,
+    )  # fmt: skip
+    rest.config.host = host
+    rest.config.access_log = access_log
+    # KServe logs two timing lines per request and uvicorn an access line: CPU on every request
+    logging.getLogger("kserve.trace").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.INFO if access_log else logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*ORJSONResponse is deprecated")
+    app = model_server.app
+
+    async def metadata(model_name: str) -> Any:
+        if model_name != name:
+            return JSONResponse({"error": f"Model with name {model_name} does not exist."}, status_code=404)
+        return model_metadata(name, scorer)
+
+    # before KServe's own metadata route, whose response model has no room for the labels
+    app.add_api_route("/v2/models/{model_name}", metadata, methods=["GET"], include_in_schema=False)
+
+    rest.create_application()  # KServe's routes, middleware and error handlers (after ours)
+
+    async def request_error(_: Request, exc: Exception) -> JSONResponse:
+        status = exc.status if isinstance(exc, RequestError) else 400
+        logger.info("rejected request (%d): %s", status, exc)
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        parts = [f"{'.'.join(str(x) for x in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors[:3]]
+        message = "not a valid OIP inference request: " + ("; ".join(parts) or str(exc))
+        logger.info("rejected request (400): %s", message)
+        return JSONResponse({"error": message}, status_code=400)
+
+    kserve_fallback = app.exception_handlers.get(Exception)
+
+    async def other_error(request: Request, exc: Exception) -> Any:
+        if _from_kserve_decoder(exc):  # a body KServe's decoder could not read: the client's fault
+            return await request_error(request, RequestError(f"malformed inference request: {exc}"))
+        assert kserve_fallback is not None
+        return await kserve_fallback(request, exc)
+
+    app.add_exception_handler(RequestError, request_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, other_error)
+    app.add_middleware(_Guard, scorer=scorer)
+    return rest
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the model named by the environment with ``--workers`` processes until SIGINT/SIGTERM.
+
+    The listening socket is bound first and the workers forked before anything heavy is
+    imported; each worker then loads its own copy of the model and accepts on the shared
+    socket (gunicorn's pre-fork model).
+    """
+    parser = argparse.ArgumentParser(prog="python -m asl_recognition.deploy._oip")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", default="asl")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--threads", type=int, default=2, help="scoring threads per process")
+    parser.add_argument("--access-log", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    sock = _bind(args.host, args.port)
+    worker = 0
+    for i in range(1, args.workers):
+        if os.fork() == 0:
+            die_with_parent()
+            worker = i
+            break
+    scorer = Scorer.from_environ()
+    rest = build_server(
+        scorer, name=args.name, host=args.host, port=args.port, threads=args.threads, access_log=args.access_log
+    )
+    logger.info("OIP worker %d %s on http://%s:%d/v2/models/%s", worker, READY_LINE, args.host, args.port, args.name)
+    asyncio.run(rest._server.serve(sockets=[sock]))
+
+
+#: what each worker logs once it serves (the deployer counts them)
+READY_LINE = "ready for serving traffic"
+
+if __name__ == "__main__":
+    main()
