@@ -30,6 +30,7 @@ import asyncio
 import base64
 import binascii
 import concurrent.futures
+import contextlib
 import logging
 import os
 import socket
@@ -178,6 +179,10 @@ class _Guard:
         if length.isdigit() and int(length) > limit:
             await _error(send, 413, too_long)
             return
+        if "content-type" not in headers and "inference-header-content-length" not in headers:
+            # a body without binary tensors is JSON (tritonclient sends no Content-Type for it,
+            # and KServe would otherwise read the body as binary tensors without their header)
+            scope = dict(scope, headers=[*scope.get("headers", []), (b"content-type", b"application/json")])
         received = 0
 
         async def counted() -> MutableMapping[str, Any]:
@@ -221,6 +226,7 @@ def build_server(scorer: Scorer, *, name: str, host: str, port: int, threads: in
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from kserve import Model, model_server
+    from kserve.errors import InferenceError
     from kserve.model_repository import ModelRepository
     from kserve.protocol.dataplane import DataPlane
     from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
@@ -303,16 +309,22 @@ def build_server(scorer: Scorer, *, name: str, host: str, port: int, threads: in
         logger.info("rejected request (400): %s", message)
         return JSONResponse({"error": message}, status_code=400)
 
-    kserve_fallback = app.exception_handlers.get(Exception)
+    kserve_handlers = {cls: app.exception_handlers[cls] for cls in (InferenceError, Exception)}
 
     async def other_error(request: Request, exc: Exception) -> Any:
         if _from_kserve_decoder(exc):  # a body KServe's decoder could not read: the client's fault
-            return await request_error(request, RequestError(f"malformed inference request: {exc}"))
-        assert kserve_fallback is not None
-        return await kserve_fallback(request, exc)
+            message = f"malformed inference request: {str(exc)[:300]}"
+            if isinstance(exc, InferenceError) and "UTF-8" in str(exc):
+                # KServe's REST decoder turns binary BYTES tensors into UTF-8 text
+                message = ("BYTES tensors in the binary extension must be UTF-8 text: send each photo "
+                           "base64-encoded (in JSON, or binary_data=False in tritonclient)")  # fmt: skip
+            return await request_error(request, RequestError(message))
+        handler = kserve_handlers[InferenceError if isinstance(exc, InferenceError) else Exception]
+        return await handler(request, exc)
 
     app.add_exception_handler(RequestError, request_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(InferenceError, other_error)
     app.add_exception_handler(Exception, other_error)
     app.add_middleware(_Guard, scorer=scorer)
     return rest
@@ -345,17 +357,25 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     sock = _bind(args.host, args.port)
     worker = 0
+    children: list[int] = []
     for i in range(1, args.workers):
-        if os.fork() == 0:
+        pid = os.fork()
+        if pid == 0:
             die_with_parent()
-            worker = i
+            worker, children = i, []
             break
+        children.append(pid)
     scorer = Scorer.from_environ()
     rest = build_server(
         scorer, name=args.name, host=args.host, port=args.port, threads=args.threads, access_log=args.access_log
     )
     logger.info("OIP worker %d %s on http://%s:%d/v2/models/%s", worker, READY_LINE, args.host, args.port, args.name)
-    asyncio.run(rest._server.serve(sockets=[sock]))
+    try:
+        asyncio.run(rest._server.serve(sockets=[sock]))
+    finally:
+        for pid in children:  # the group got the same signal; reap the workers
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 #: what each worker logs once it serves (the deployer counts them)

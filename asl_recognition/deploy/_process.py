@@ -31,8 +31,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from asl_recognition._validation import Interval, Text, check_param
+from asl_recognition._validation import Interval, Options, Text, check_param
 from asl_recognition.deploy._requests import ScoringLimits
+from asl_recognition.deploy._scoring import RUNTIMES
 from asl_recognition.errors import DeploymentError
 
 __all__ = [
@@ -333,6 +334,8 @@ class ServerDeployerBase:
         max_body_bytes, max_rows, max_images, max_image_pixels: request limits
             (see :class:`~asl_recognition.deploy._requests.ScoringLimits`).
         access_log: log a line per request; off by default (it costs CPU on every request).
+        runtime: ``"fastest"`` serves the model's ONNX export through onnxruntime when the
+            directory has one, ``"native"`` the flavour's own runtime (Keras for a Keras model).
     """
 
     host: str = "127.0.0.1"
@@ -346,6 +349,7 @@ class ServerDeployerBase:
     max_images: int = ScoringLimits.max_images
     max_image_pixels: int = ScoringLimits.max_image_pixels
     access_log: bool = False
+    runtime: str = "fastest"
     limits: ScoringLimits = dataclasses.field(init=False, repr=False)
 
     def default_workers(self) -> int:
@@ -362,6 +366,7 @@ class ServerDeployerBase:
         check_param("access_log", self.access_log, bool)
         check_param("startup_timeout_s", self.startup_timeout_s, Interval(float, 0, None, closed="neither"))
         check_param("key", self.key, None, Text())
+        check_param("runtime", self.runtime, Options(RUNTIMES))
         self.limits = ScoringLimits(
             max_body_bytes=self.max_body_bytes,
             max_rows=self.max_rows,
@@ -379,6 +384,7 @@ class ServerDeployerBase:
                 "AZUREML_MODEL_DIR": str(model_path),
                 "AML_APP_ROOT": str(app_root),
                 "ASL_TOP_K": str(self.top_k),
+                "ASL_RUNTIME": self.runtime,
                 "WORKER_COUNT": str(self.workers),
                 "PYTHONUNBUFFERED": "1",
             }

@@ -23,12 +23,15 @@ from asl_recognition.deploy._responses import error_payload, json_dumps, predict
 from asl_recognition.errors import ConfigurationError, ModelFormatError, RequestError
 from asl_recognition.models import METADATA_FILE, TrainedModel, load_model
 
-__all__ = ["DEFAULT_TOP_K", "Reply", "Scorer", "find_model_dir", "limit_threads", "worker_threads"]
+__all__ = ["DEFAULT_TOP_K", "RUNTIMES", "Reply", "Scorer", "find_model_dir", "limit_threads", "worker_threads"]
 
 # The server loads this file as module "entry_module"; log under the library's name.
 logger = logging.getLogger(__name__)
 
 DEFAULT_TOP_K = 3
+#: ``ASL_RUNTIME``: "fastest" serves a model's ONNX export through onnxruntime when it has one
+#: (a Keras network answers small batches faster there), "native" its own flavour's runtime
+RUNTIMES = ("fastest", "native")
 _JSON = "application/json"
 _FORMATS = [
     '{"data": [{"pixel1": 0, ..., "pixel784": 0}, ...]}',
@@ -169,6 +172,9 @@ class Scorer:
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Scorer:
         """Load the model from ``AZUREML_MODEL_DIR`` and read the ``ASL_*`` settings.
 
+        ``ASL_RUNTIME`` (:data:`RUNTIMES`) chooses the runtime: by default the fastest the model
+        directory offers (its ONNX export, when it has one).
+
         Meant for a server worker: it also caps the process's compute threads at
         :func:`worker_threads` (see :func:`limit_threads`).
         """
@@ -185,9 +191,12 @@ class Scorer:
             top_k = int(raw_k)
         except ValueError:
             raise ConfigurationError(f"ASL_TOP_K must be an integer, got {raw_k!r}") from None
+        runtime = environ.get("ASL_RUNTIME", "") or "fastest"
+        if runtime not in RUNTIMES:
+            raise ConfigurationError(f"ASL_RUNTIME must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         threads = worker_threads(environ)
         limit_threads(threads)
-        model = load_model(model_dir)
+        model = load_model(model_dir, prefer="onnx" if runtime == "fastest" else None)
         limit_threads(threads, model)
         model.predict_proba(np.zeros((1, 28, 28), dtype=np.float32))  # warm up lazy sessions
         logger.info("loaded %r from %s (%d compute thread(s))", model, model_dir, threads)

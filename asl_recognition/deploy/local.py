@@ -137,6 +137,8 @@ class LocalDeployer(ServerDeployerBase):
             lines, as on Azure); off by default, as writing them costs about a tenth of the CPU
             of a one-image request. Start-up lines, errors and rejected requests are logged
             either way.
+        runtime: ``"fastest"`` (default) serves the model's ONNX export through onnxruntime
+            when the directory has one, ``"native"`` the flavour's own runtime.
         scoring_timeout_ms: per-request scoring timeout (the server answers 500 after it).
 
     >>> LocalDeployer(workers=0)

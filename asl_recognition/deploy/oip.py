@@ -119,6 +119,8 @@ class OipDeployer(ServerDeployerBase):
         max_body_bytes, max_rows, max_images, max_image_pixels: request limits
             (see :class:`~asl_recognition.deploy._requests.ScoringLimits`).
         access_log: log a line per request (uvicorn's access log).
+        runtime: ``"fastest"`` (default) serves the model's ONNX export through onnxruntime
+            when the directory has one, ``"native"`` the flavour's own runtime.
         model_name: the model's name in the routes; None: ``asl-<backend>``.
         threads: scoring threads per worker (requests a worker scores at once).
 
