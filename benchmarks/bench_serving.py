@@ -39,7 +39,8 @@ import pandas as pd
 
 from asl_recognition._io import atomic_write_text
 from asl_recognition.deploy._requests import PIXEL_KEYS
-from asl_recognition.deploy.local import LocalDeployer, _stop_group, default_workers
+from asl_recognition.deploy._process import stop_group as _stop_group
+from asl_recognition.deploy.local import LocalDeployer, default_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -89,3 +89,17 @@ def test_the_service_reads_photos_with_the_photo_model(
     assert answer["result"] == expected
     local = predict_command(files, model_dir=photo_model_dir, top_k=1)
     assert [row["label"] for row in local] == expected
+
+
+@pytest.mark.serve
+def test_the_oip_service_reads_photos_with_the_photo_model(
+    photo_model_dir: Path, dev_sample: tuple[list[Path], np.ndarray]
+) -> None:
+    """The photo model behind the OIP front end: the photo itself reaches it (BYTES tensor)."""
+    files = dev_sample[0][:8]
+    expected = load_model(photo_model_dir).predict_photos(files).tolist()
+    with get_deployer("oip", workers=1, key="pk").deploy(photo_model_dir) as svc:
+        client = ScoringClient(svc.scoring_uri, key="pk", protocol="oip")
+        assert client.predict_images(files, top_k=1)["result"] == expected
+        pixels = np.zeros((2, 28, 28), np.uint8)  # pixel rows reach its pixel expert
+        assert client.predict_pixels(pixels)["result"] == load_model(photo_model_dir).predict(pixels).tolist()
