@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from asl_recognition._io import atomic_write_text
-from asl_recognition.deploy._requests import PIXEL_KEYS
 from asl_recognition.deploy._process import stop_group as _stop_group
+from asl_recognition.deploy._requests import PIXEL_KEYS
 from asl_recognition.deploy.local import LocalDeployer, default_workers
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -374,6 +374,34 @@ class ServerDeployerBase:
             max_image_pixels=self.max_image_pixels,
         )
 
+    def deploy(self, model_dir: str | os.PathLike[str], *, name: str | None = None) -> Any:
+        """Start the server for the model in ``model_dir`` and wait until it is ready.
+
+        Raises:
+            ModelFormatError: ``model_dir`` is not a model directory.
+            DeploymentError: the server did not start; the message holds its log.
+        """
+        from asl_recognition.models import read_metadata
+
+        self._check_installed()
+        model_path = Path(model_dir).resolve()
+        meta = read_metadata(model_path)  # fail fast, before starting anything
+        name = name or self._default_name(meta.backend)
+        return deploy_with_port_retry(
+            lambda: self._deploy_once(model_path, name=name, backend=meta.backend),
+            fixed_port=bool(self.port),
+            name=name,
+        )
+
+    def _check_installed(self) -> None:
+        """Raise ``MissingDependencyError`` when the server's extra is missing."""
+
+    def _default_name(self, backend: str) -> str:
+        raise NotImplementedError
+
+    def _deploy_once(self, model_path: Path, *, name: str, backend: str) -> Any:
+        raise NotImplementedError
+
     def scoring_environ(self, model_path: Path, app_root: Path) -> dict[str, str]:
         """The server's environment: this one plus the model, limits, key and top-k settings."""
         env = dict(os.environ)

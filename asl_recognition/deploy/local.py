@@ -36,12 +36,10 @@ from asl_recognition.deploy._openapi import write_swagger_files
 from asl_recognition.deploy._process import (
     ManagedServer,
     ServerDeployerBase,
-    deploy_with_port_retry,
     serve_until_stopped,
     url_answers,
 )
 from asl_recognition.deploy._serverlog import gunicorn_args, write_logging_config
-from asl_recognition.models import read_metadata
 
 __all__ = ["MAX_DEFAULT_WORKERS", "LocalDeployer", "LocalService", "default_workers", "serve_foreground"]
 
@@ -164,14 +162,13 @@ class LocalDeployer(ServerDeployerBase):
             ModelFormatError: ``model_dir`` is not a model directory.
             DeploymentError: the server did not start; the message holds its log.
         """
-        model_path = Path(model_dir).resolve()
-        meta = read_metadata(model_path)  # fail fast, before starting anything
-        name = name or f"asl-{meta.backend}-local"
-        return deploy_with_port_retry(
-            lambda: self._deploy_once(model_path, name=name), fixed_port=bool(self.port), name=name
-        )
+        service: LocalService = super().deploy(model_dir, name=name)
+        return service
 
-    def _deploy_once(self, model_path: Path, *, name: str) -> LocalService:
+    def _default_name(self, backend: str) -> str:
+        return f"asl-{backend}-local"
+
+    def _deploy_once(self, model_path: Path, *, name: str, backend: str) -> LocalService:
         def start(app_root: Path) -> LocalService:
             write_swagger_files(app_root)
             write_logging_config(app_root, access_log=self.access_log)

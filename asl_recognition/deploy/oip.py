@@ -34,12 +34,10 @@ from asl_recognition.deploy import _process
 from asl_recognition.deploy._process import (
     ManagedServer,
     ServerDeployerBase,
-    deploy_with_port_retry,
     serve_until_stopped,
     url_answers,
 )
 from asl_recognition.errors import MissingDependencyError
-from asl_recognition.models import read_metadata
 
 __all__ = ["OipDeployer", "OipService", "serve_foreground"]
 
@@ -151,23 +149,22 @@ class OipDeployer(ServerDeployerBase):
             MissingDependencyError: KServe is not installed (``pip install 'asl-recognition[oip]'``).
             DeploymentError: the server did not start; the message holds its log.
         """
+        service: OipService = super().deploy(model_dir, name=name)
+        return service
+
+    def _check_installed(self) -> None:
         if importlib.util.find_spec("kserve") is None:  # fail fast (importing it here is slow)
             raise MissingDependencyError(
                 "the OIP deployer needs the optional dependency 'kserve', which is not installed; "
                 'install it with: pip install "asl-recognition[oip]"'
             )
-        model_path = Path(model_dir).resolve()
-        meta = read_metadata(model_path)
-        model_name = self.model_name or f"asl-{meta.backend}"
-        name = name or f"{model_name}-oip"
-        return deploy_with_port_retry(
-            lambda: self._deploy_once(model_path, name=name, model_name=model_name),
-            fixed_port=bool(self.port),
-            name=name,
-        )
 
-    def _deploy_once(self, model_path: Path, *, name: str, model_name: str) -> OipService:
+    def _default_name(self, backend: str) -> str:
+        return f"{self.model_name or f'asl-{backend}'}-oip"
+
+    def _deploy_once(self, model_path: Path, *, name: str, backend: str) -> OipService:
         workers = int(self.workers or 1)
+        model_name = self.model_name or f"asl-{backend}"
 
         def start(app_root: Path) -> OipService:
             port = self.port or _process.free_port(self.host)

@@ -55,15 +55,25 @@ class _Busy(http.server.BaseHTTPRequestHandler):
         else:
             self._answer(200, ANSWER)
 
-    do_GET = do_POST = _handle
+    def do_GET(self) -> None:
+        self._handle()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def do_POST(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    busy: list[int]
+    log: list[tuple[str, str, int, float, bytes]]
+    retry_after: str | None
 
 
 @pytest.fixture
 def server() -> Iterator[Any]:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
+    srv = _Server(("127.0.0.1", 0), _Busy)
     srv.busy, srv.log, srv.retry_after = [], [], None
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
