@@ -130,8 +130,9 @@ _SERVE_PROTOCOLS = {"score": "local", "oip": "oip"}
 
 
 def _protocol_override(args: list[str]) -> list[str]:
-    """``--protocol oip`` / ``--protocol=oip`` -> the Hydra override ``deployer=oip``."""
+    """``--protocol oip`` / ``--protocol=oip`` -> the Hydra override ``deployer=oip`` (appended)."""
     out: list[str] = []
+    chosen: list[str] = []
     it = iter(args)
     for arg in it:
         if arg == "--protocol" or arg.startswith("--protocol="):
@@ -140,10 +141,10 @@ def _protocol_override(args: list[str]) -> list[str]:
                 raise AslRecognitionError(
                     f"--protocol must be one of {', '.join(_SERVE_PROTOCOLS)}, got {value!r}"
                 )
-            out.append(f"deployer={_SERVE_PROTOCOLS[value]}")
+            chosen = [f"deployer={_SERVE_PROTOCOLS[value]}"]
         else:
             out.append(arg)
-    return out
+    return out + chosen
 
 
 @_guarded

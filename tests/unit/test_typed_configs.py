@@ -67,6 +67,17 @@ def test_deployer_params_are_typed(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and OmegaConf.create(out).deployer.params.service_name == "asl-recognition"
 
 
+def test_serve_protocol_oip_selects_the_oip_deployer(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run_cli(capsys, "serve", "--protocol", "oip", "--cfg", "job", "model=/tmp/m",
+                            "deployer.params.threads=3")  # fmt: skip
+    cfg = OmegaConf.create(out).deployer
+    assert code == 0 and cfg.name == "oip" and cfg.params.threads == 3 and cfg.params.host == "127.0.0.1"
+    code, out, _ = _run_cli(capsys, "serve", "--protocol=score", "--cfg", "job", "model=/tmp/m")
+    assert code == 0 and OmegaConf.create(out).deployer.name == "local"
+    code, _, err = _run_cli(capsys, "serve", "--protocol", "grpc", "model=/tmp/m")
+    assert code == 2 and "--protocol must be one of score, oip, got 'grpc'" in err
+
+
 def test_a_wrong_key_in_a_yaml_file_names_the_key(tmp_path: Path) -> None:
     conf = tmp_path / "conf"
     shutil.copytree(CONF, conf)
