@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", default="asl")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
-    parser.add_argument("--threads", type=int, default=2, help="scoring threads per process")
+    parser.add_argument("--threads", type=int, default=1, help="scoring threads per process")
     parser.add_argument("--access-log", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")

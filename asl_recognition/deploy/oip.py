@@ -110,7 +110,7 @@ class OipDeployer(ServerDeployerBase):
         host: bind address; ``127.0.0.1`` keeps the service on this machine.
         port: TCP port; None (or 0) picks a free one.
         workers: server processes (each loads the model and accepts on the one socket);
-            None: one per CPU this process may use, at most 4.
+            None: as for ``/score``, one per CPU this process may use plus one, at most 5.
         key: if set, ``/v2/models/...`` requests need ``Authorization: Bearer <key>``.
         startup_timeout_s: how long to wait for every worker to be ready.
         top_k: default ``top_k`` (checked against the model's classes as on ``/score``).
@@ -120,7 +120,8 @@ class OipDeployer(ServerDeployerBase):
         runtime: ``"fastest"`` (default) serves the model's ONNX export through onnxruntime
             when the directory has one, ``"native"`` the flavour's own runtime.
         model_name: the model's name in the routes; None: ``asl-<backend>``.
-        threads: scoring threads per worker (requests a worker scores at once).
+        threads: scoring threads per worker (requests a worker scores at once); 1, like the
+            ``/score`` service's synchronous workers: the scoring path is CPU-bound.
 
     >>> OipDeployer(threads=0)
     Traceback (most recent call last):
@@ -129,12 +130,13 @@ class OipDeployer(ServerDeployerBase):
     """
 
     model_name: str | None = None
-    threads: int = 2
+    threads: int = 1
 
     def default_workers(self) -> int:
-        """One per CPU this process may use, at most 4."""
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return max(1, min(4, cpus))
+        """As for ``/score``: see :func:`asl_recognition.deploy.local.default_workers`."""
+        from asl_recognition.deploy.local import default_workers
+
+        return default_workers()
 
     def __post_init__(self) -> None:
         super().__post_init__()
