@@ -142,8 +142,9 @@ def _markdown(results: dict[str, Any]) -> str:
         "# Serving benchmark: /score and OIP v2",
         "",
         f"CPU: {results['cpu']} ({results['cpus']} CPUs); quick run: {results['quick']}; "
-        f"{results['started']}. The load generator runs in its own process on the same CPUs as the "
-        "server, and other jobs shared the machine during the run, so the numbers are a floor. "
+        f"{results['started']}; load average {results['load_average']['before']:.1f} before, "
+        f"{results['load_average']['after']:.1f} after. The load generator runs in its own process on "
+        "the same CPUs as the server, and other jobs shared the machine during the run, so the numbers are a floor. "
         "Each request opens its own connection (Connection: close).",
         "",
         "| scenario | protocol | served by | workers | concurrency | requests | errors | req/s | p50 ms | p99 ms |",
@@ -166,6 +167,7 @@ def main() -> None:
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()[0]
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-oip-") as tmp:
         workdir = Path(tmp)
@@ -193,7 +195,8 @@ def main() -> None:
         len({tuple(r["letters"]) for r in runs if r["scenario"] == s}) == 1 for s in {r["scenario"] for r in runs}
     )
     results = {"cpu": _cpu(), "cpus": len(os.sched_getaffinity(0)), "quick": args.quick, "started": started,
-               "python": platform.python_version(), "same_letters": same, "runs": runs}  # fmt: skip
+               "python": platform.python_version(), "same_letters": same, "runs": runs,
+               "load_average": {"before": load_before, "after": os.getloadavg()[0]}}  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS / "oip.json", json.dumps(results, indent=2) + "\n")
     atomic_write_text(RESULTS / "oip.md", _markdown(results))

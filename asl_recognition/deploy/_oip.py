@@ -37,7 +37,7 @@ import socket
 import struct
 import sys
 import warnings
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,11 @@ INPUTS = (
 )
 _PIXEL_TYPES = frozenset({"UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
                           "FP16", "FP32", "FP64"})  # fmt: skip
-_STATUS_PHRASES = {400: "bad request", 401: "unauthorized", 413: "too large", 415: "unsupported"}
+
+#: routes that need the key (the health routes stay open for probes)
+_KEYED_ROUTES = ("/v2/models", "/v1/models")
+#: KServe's model repository extension (load/unload) would let a caller unload the model
+_CLOSED_ROUTES = ("/v2/repository",)
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -157,7 +161,7 @@ def score_tensors(request: ScoringRequest, scorer: Scorer) -> dict[str, np.ndarr
 
 
 class _Guard:
-    """ASGI middleware: the key on every ``/v2/models`` route, the body-size limit on POSTs."""
+    """ASGI middleware: the key on the model routes, the body-size limit, no repository routes."""
 
     def __init__(self, app: ASGIApp, *, scorer: Scorer) -> None:
         self.app = app
@@ -169,7 +173,10 @@ class _Guard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         path = str(scope.get("path", ""))
-        if path.startswith("/v2/models") and not self.scorer.authorized(headers.get("authorization")):
+        if path.startswith(_CLOSED_ROUTES):
+            await _error(send, 404, f"{path} is not served here (the model is loaded once, at start-up)")
+            return
+        if path.startswith(_KEYED_ROUTES) and not self.scorer.authorized(headers.get("authorization")):
             await _error(send, 401, "missing or wrong key: send 'Authorization: Bearer <key>'",
                          extra=[(b"www-authenticate", b"Bearer")])  # fmt: skip
             return
@@ -196,7 +203,7 @@ class _Guard:
         await self.app(scope, counted, send)
 
 
-async def _error(send: Send, status: int, message: str, *, extra: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+async def _error(send: Send, status: int, message: str, *, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
     import orjson
 
     body = orjson.dumps({"error": message})

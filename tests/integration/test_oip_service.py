@@ -184,6 +184,10 @@ def test_health_metadata_and_key(services: dict[str, OipService], model_dirs: di
     unauth = requests.post(svc.scoring_uri, json={"inputs": []}, timeout=10)
     assert unauth.status_code == 401 and unauth.headers["www-authenticate"] == "Bearer"
     assert "error" in unauth.json()
+    unload = requests.post(f"{svc.base_uri}/v2/repository/models/{svc.model_name}/unload", headers=AUTH, timeout=10)
+    assert unload.status_code == 404 and "error" in unload.json()
+    assert requests.get(f"{svc.base_uri}/v1/models/{svc.model_name}", timeout=10).status_code == 401
+    assert requests.get(f"{svc.base_uri}/v2/models/{svc.model_name}/ready", headers=AUTH, timeout=10).status_code == 200
     assert svc.swagger_uri is None
     assert svc.base_uri.startswith("http://127.0.0.1:")
 
