@@ -10,8 +10,10 @@ its outputs are known.
 >>> sweep = sweep_job(job, search_space={"--hidden": ("choice", [50, 100])}, primary_metric="val_accuracy",
 ...     goal="maximize", max_total_trials=4, max_concurrent_trials=2,
 ...     median_stopping={"evaluation_interval": 1, "delay_evaluation": 5})
->>> sweep.objective.primary_metric, sweep.limits.max_total_trials, type(sweep.early_termination).__name__
-('val_accuracy', 4, 'MedianStoppingPolicy')
+>>> type(sweep).__name__, sweep.objective.primary_metric, sweep.limits.max_total_trials, sweep.experiment_name
+('SweepJob', 'val_accuracy', 4, 'e')
+>>> sweep.trial.command, type(sweep.early_termination).__name__
+('python train.py --hidden ${{search_space.hidden}}', 'MedianStoppingPolicy')
 """
 
 from __future__ import annotations
@@ -128,8 +130,9 @@ def sweep_job(
     max_concurrent_trials: int,
     median_stopping: Mapping[str, int] | None = None,
     compute: str | None = None,
+    experiment_name: str | None = None,
 ) -> Any:
-    """``base(**distributions).sweep(...)``: random sampling over ``search_space``.
+    """The ``SweepJob`` of ``base(**distributions).sweep(...)``: random sampling over ``search_space``.
 
     ``search_space`` maps ``"--name"`` (or ``"name"``) to ``(kind, args)`` as
     :meth:`~asl_recognition.trainers.cnn.search_space.SearchSpace.to_hyperdrive` gives it; each
@@ -138,7 +141,7 @@ def sweep_job(
     """
     distributions = {name.lstrip("-"): sweep_distribution(kind, args) for name, (kind, args) in search_space.items()}
     policy = MedianStoppingPolicy(**median_stopping) if median_stopping is not None else None
-    return base(**distributions).sweep(
+    node = base(**distributions).sweep(
         compute=compute,
         sampling_algorithm="random",
         primary_metric=primary_metric,
@@ -147,6 +150,12 @@ def sweep_job(
         max_concurrent_trials=max_concurrent_trials,
         early_termination_policy=policy,
     )
+    # the builder node becomes the SweepJob entity here (jobs.create_or_update would do the same)
+    job = node._to_job()
+    job.experiment_name = experiment_name or getattr(base, "experiment_name", None)
+    job.display_name = getattr(base, "display_name", None)
+    job.tags = dict(getattr(base, "tags", None) or {})
+    return job
 
 
 def classification_job(
