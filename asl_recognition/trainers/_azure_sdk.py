@@ -37,9 +37,11 @@ def load_azure_settings(azure: Mapping[str, Any] | str | os.PathLike[str] | None
 
 
 def connect_v2(settings: Any, client: Any) -> Any:
-    """``client`` if given, else an ``MLClient`` for ``settings``, with the workspace checked."""
-    if client is not None:
-        return client
-    from asl_recognition.azure_v2.workspace import connect
+    """``client`` (or, if None, a new ``MLClient`` for ``settings``) with the workspace checked."""
+    from asl_recognition.azure_v2 import resolve_workspace
+    from asl_recognition.azure_v2.workspace import check_workspace, connect
 
-    return connect(settings)
+    if client is None:
+        return connect(settings)
+    check_workspace(client, resolve_workspace(settings.workspace))
+    return client
