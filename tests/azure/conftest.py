@@ -336,7 +336,10 @@ class _Endpoints(_Ops):
         if self._owner.endpoint is None or self._owner.endpoint_deleted:
             raise ResourceNotFoundError(f"endpoint {name} not found")
         ep = self._owner.endpoint
-        ep.provisioning_state = "Succeeded"  # what the service reports once it is up
+        # what the service reports once it is up
+        ep._provisioning_state = "Succeeded"
+        ep._scoring_uri = f"https://{name}.westeurope.inference.ml.azure.com/score"
+        ep._openapi_uri = f"https://{name}.westeurope.inference.ml.azure.com/swagger.json"
         return ep
 
     def get_keys(self, name: str) -> Any:
