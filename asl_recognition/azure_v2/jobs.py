@@ -7,8 +7,8 @@ its outputs are known.
 
 >>> job = command_job(code=Path("."), command="python train.py --hidden ${{inputs.hidden}}",
 ...     inputs={"hidden": 50}, outputs={}, environment="env:1", compute="cpu", experiment_name="e")
->>> sweep = sweep_job(job, search_space={"--hidden": ("choice", [50, 100])}, primary_metric="val_accuracy",
-...     goal="maximize", max_total_trials=4, max_concurrent_trials=2,
+>>> sweep = sweep_job(job, search_space={"--hidden": ("choice", [50, 100])},
+...     objective=("val_accuracy", "maximize"), limits={"max_total_trials": 4, "max_concurrent_trials": 2},
 ...     median_stopping={"evaluation_interval": 1, "delay_evaluation": 5})
 >>> type(sweep).__name__, sweep.objective.primary_metric, sweep.limits.max_total_trials, sweep.experiment_name
 ('SweepJob', 'val_accuracy', 4, 'e')
@@ -58,14 +58,14 @@ __all__ = [
     "wait",
 ]
 
-log = logging.getLogger(__name__)
-
-Goal = Literal["maximize", "minimize"]
 #: where ``jobs.download`` puts a job's default artifacts (``./outputs``, logs) and named outputs
 ARTIFACTS = "artifacts"
 NAMED_OUTPUTS = "named-outputs"
 #: final job states
 TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding", "Paused")
+Goal = Literal["maximize", "minimize"]
+
+log = logging.getLogger(__name__)
 
 
 def folder_output() -> Output:
@@ -124,10 +124,8 @@ def sweep_job(
     base: Any,
     *,
     search_space: Mapping[str, tuple[str, Sequence[Any]]],
-    primary_metric: str,
-    goal: Goal,
-    max_total_trials: int,
-    max_concurrent_trials: int,
+    objective: tuple[str, Goal],
+    limits: Mapping[str, int],
     median_stopping: Mapping[str, int] | None = None,
     compute: str | None = None,
     experiment_name: str | None = None,
@@ -136,19 +134,21 @@ def sweep_job(
 
     ``search_space`` maps ``"--name"`` (or ``"name"``) to ``(kind, args)`` as
     :meth:`~asl_recognition.trainers.cnn.search_space.SearchSpace.to_hyperdrive` gives it; each
-    name must be an input of ``base``. ``median_stopping`` holds ``MedianStoppingPolicy``
-    keywords; None runs every trial to the end.
+    name must be an input of ``base``. ``objective`` is the primary metric and its goal,
+    ``limits`` holds ``max_total_trials`` and ``max_concurrent_trials`` (and optionally
+    ``timeout``, ``trial_timeout``), ``median_stopping`` ``MedianStoppingPolicy`` keywords (None
+    runs every trial to the end).
     """
     distributions = {name.lstrip("-"): sweep_distribution(kind, args) for name, (kind, args) in search_space.items()}
     policy = MedianStoppingPolicy(**median_stopping) if median_stopping is not None else None
+    metric, goal = objective
     node = base(**distributions).sweep(
         compute=compute,
         sampling_algorithm="random",
-        primary_metric=primary_metric,
+        primary_metric=metric,
         goal="Maximize" if goal == "maximize" else "Minimize",
-        max_total_trials=max_total_trials,
-        max_concurrent_trials=max_concurrent_trials,
         early_termination_policy=policy,
+        **dict(limits),
     )
     # the builder node becomes the SweepJob entity here (jobs.create_or_update would do the same)
     job = node._to_job()

@@ -25,8 +25,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from asl_recognition.azure import jobs
 from asl_recognition.azure.compute import ensure_compute
 from asl_recognition.azure.datasets import ensure_dataset
@@ -36,13 +34,14 @@ from asl_recognition.errors import TrainingError
 from asl_recognition.trainers._automl_shared import (
     ONNX_FILE,
     SEED_SETTINGS,
+    automl_result,
     automl_settings,
     numeric_metrics,
     onnx_input_spec,
     wrap_onnx,
 )
 from asl_recognition.trainers._azure_trials import trial_records
-from asl_recognition.trainers.base import TrainResult, validation_metrics
+from asl_recognition.trainers.base import TrainResult
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
@@ -115,20 +114,12 @@ def run_automl(
         path = gateway.download(best, prefix=ONNX_FILE, destination=Path(tmp))
         onnx_bytes = path.read_bytes()
     algorithm = best.properties.get("run_algorithm", "unknown")
-    model = wrap_onnx(
+    return automl_result(
         onnx_bytes,
-        labels=tuple(int(x) for x in np.unique(train.labels)),
+        train=train,
+        validation=validation,
         hyperparameters={"algorithm": algorithm, "run_id": best.id, **dict(overrides or {})},
-        data_fingerprint=train.fingerprint,
-        extra={"azure": {"run_id": run.id, "best_run_id": best.id, "metrics": numeric_metrics(best.metrics)}},
-    )
-    metrics = validation_metrics(model, validation)
-    model.metadata.metrics.update(metrics)
-    return TrainResult(
-        model=model,
-        metrics=metrics,
-        hyperparameters=dict(model.metadata.hyperparameters),
-        timings={"fit_s": time.perf_counter() - start},
+        azure={"run_id": run.id, "best_run_id": best.id, "metrics": numeric_metrics(best.metrics)},
         trials=trial_records(gateway.children(run), metric=metric, params="properties"),
-        backend="automl",
+        started=start,
     )

@@ -27,16 +27,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from asl_recognition.azure.settings import AzureSettings
 from asl_recognition.azure_v2 import jobs
 from asl_recognition.azure_v2.compute import ensure_compute
 from asl_recognition.azure_v2.data import ensure_data, job_input
 from asl_recognition.errors import ConfigurationError, TrainingError
-from asl_recognition.trainers._automl_shared import ONNX_FILE, automl_settings, wrap_onnx
+from asl_recognition.trainers._automl_shared import ONNX_FILE, automl_result, automl_settings
 from asl_recognition.trainers._azure_trials import trial_records
-from asl_recognition.trainers.base import TrainResult, validation_metrics
+from asl_recognition.trainers.base import TrainResult
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
@@ -101,27 +99,21 @@ def v2_settings(overrides: Mapping[str, Any] | None) -> dict[str, dict[str, Any]
     return out
 
 
-def classification_job(
-    overrides: Mapping[str, Any] | None,
-    *,
-    training_data: Any,
-    validation_data: Any,
-    compute: str,
-    experiment_name: str,
-    tags: Mapping[str, str] | None = None,
-) -> Any:
-    """The ``ClassificationJob`` of :func:`v2_settings` (``overrides``) on the given MLTable inputs."""
+def classification_job(overrides: Mapping[str, Any] | None, data: tuple[Any, Any], **placement: Any) -> Any:
+    """The ``ClassificationJob`` of :func:`v2_settings` (``overrides``) on ``data``.
+
+    ``data`` is the (training, validation) pair of MLTable inputs; ``placement`` holds
+    ``compute``, ``experiment_name`` and optionally ``tags``.
+    """
     mapped = v2_settings(overrides)
     return jobs.classification_job(
         job=mapped["job"],
         limits=mapped["limits"],
         training=mapped["training"],
         featurization=mapped["featurization"] or None,
-        training_data=training_data,
-        validation_data=validation_data,
-        compute=compute,
-        experiment_name=experiment_name,
-        tags=tags,
+        training_data=data[0],
+        validation_data=data[1],
+        **placement,
     )
 
 
@@ -129,14 +121,14 @@ def run_automl_v2(
     client: Any,
     settings: AzureSettings,
     *,
+    overrides: Mapping[str, Any] | None = None,
     train: Dataset,
     validation: Dataset,
-    overrides: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Register the MLTables, submit AutoML, stream it, and return its best model (as ONNX)."""
+    name = f"{settings.dataset_name}-mltable"
     start = time.perf_counter()
     compute = ensure_compute(client, settings.compute)
-    name = f"{settings.dataset_name}-mltable"
     train_asset = ensure_data(
         client, train, name=name, kind="mltable", description="Sign Language MNIST (training part)"
     )
@@ -145,8 +137,7 @@ def run_automl_v2(
     )
     job = classification_job(
         overrides,
-        training_data=job_input(train_asset),
-        validation_data=job_input(val_asset),
+        (job_input(train_asset), job_input(val_asset)),
         compute=compute,
         experiment_name=settings.experiment_name,
         tags={"backend": "automl", "fingerprint": train.fingerprint},
@@ -164,21 +155,13 @@ def run_automl_v2(
     trials = jobs.children(client, final.name)
     best_trial = next((t for t in trials if t.id == best), None)
     algorithm = best_trial.properties.get("run_algorithm", "unknown") if best_trial is not None else "unknown"
-    model = wrap_onnx(
-        onnx_bytes,
-        labels=tuple(int(x) for x in np.unique(train.labels)),
-        hyperparameters={"algorithm": algorithm, "run_id": best, **dict(overrides or {})},
-        data_fingerprint=train.fingerprint,
-        extra={"azure": {"sdk": "v2", "job": final.name, "best_job": best}},
-    )
     metric = str(v2_settings(overrides)["job"].get("primary_metric", "accuracy"))
-    metrics = validation_metrics(model, validation)
-    model.metadata.metrics.update(metrics)
-    return TrainResult(
-        model=model,
-        metrics=metrics,
-        hyperparameters=dict(model.metadata.hyperparameters),
-        timings={"fit_s": time.perf_counter() - start},
+    return automl_result(
+        onnx_bytes,
+        train=train,
+        validation=validation,
+        hyperparameters={"run_id": best, "algorithm": algorithm, **dict(overrides or {})},
+        azure={"sdk": "v2", "job": final.name, "best_job": best},
         trials=trial_records(trials, metric=metric, params="properties"),
-        backend="automl",
+        started=start,
     )

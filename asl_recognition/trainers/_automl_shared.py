@@ -11,16 +11,29 @@ the graph and recorded in the model's metadata.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from asl_recognition.errors import ConfigurationError, ModelFormatError
 from asl_recognition.models import ModelMetadata
+from asl_recognition.trainers.base import TrainResult, TrialRecord, validation_metrics
 
 if TYPE_CHECKING:
+    from asl_recognition.data.dataset import Dataset
     from asl_recognition.models.onnx import OnnxModel
 
-__all__ = ["ONNX_FILE", "SEED_SETTINGS", "automl_settings", "numeric_metrics", "onnx_input_spec", "wrap_onnx"]
+__all__ = [
+    "ONNX_FILE",
+    "SEED_SETTINGS",
+    "automl_result",
+    "automl_settings",
+    "numeric_metrics",
+    "onnx_input_spec",
+    "wrap_onnx",
+]
 
 #: the seed study's AutoML settings (see docs/azure.md)
 SEED_SETTINGS: dict[str, Any] = {
@@ -122,3 +135,37 @@ def wrap_onnx(
 def numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     """The numeric entries of ``metrics`` as floats (AutoML also reports tables and URLs)."""
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def automl_result(
+    onnx_bytes: bytes,
+    *,
+    train: Dataset,
+    validation: Dataset,
+    hyperparameters: Mapping[str, Any],
+    azure: Mapping[str, Any],
+    trials: Sequence[TrialRecord],
+    started: float,
+) -> TrainResult:
+    """The :class:`TrainResult` of a finished Azure AutoML job whose best model is ``onnx_bytes``.
+
+    The model is measured here, on the leak-free ``validation`` split (``started``: the
+    ``time.perf_counter()`` at which the job began).
+    """
+    model = wrap_onnx(
+        onnx_bytes,
+        labels=tuple(int(x) for x in np.unique(train.labels)),
+        hyperparameters=hyperparameters,
+        data_fingerprint=train.fingerprint,
+        extra={"azure": dict(azure)},
+    )
+    metrics = validation_metrics(model, validation)
+    model.metadata.metrics.update(metrics)
+    return TrainResult(
+        model=model,
+        metrics=metrics,
+        hyperparameters=dict(model.metadata.hyperparameters),
+        timings={"fit_s": time.perf_counter() - started},
+        trials=list(trials),
+        backend="automl",
+    )

@@ -128,39 +128,22 @@ class HyperDriveTrainer:
             result.backend = self.name
             return result
         start = time.perf_counter()
+        job: dict[str, Any] = {"spec": self.sweep_spec, "base": self.base.replace(seed=seed), "train": train,
+                               "validation": validation, "data_mode": self.data_mode,
+                               "model_name": self.model_name}  # fmt: skip
         if self.azure_sdk == "v2":
             from asl_recognition.trainers._hyperdrive_azure_v2 import run_hyperdrive_v2
 
             self.preflight()
-            result = run_hyperdrive_v2(
-                self.ml_client,
-                self.azure_settings,
-                spec=self.sweep_spec,
-                base=self.base.replace(seed=seed),
-                train=train,
-                validation=validation,
-                data_mode=self.data_mode,
-                model_name=self.model_name,
-            )
-            result.timings.setdefault("fit_s", time.perf_counter() - start)
-            return result
-        from asl_recognition.trainers._hyperdrive_azure import run_hyperdrive
+            result = run_hyperdrive_v2(self.ml_client, self.azure_settings, **job)
+        else:
+            from asl_recognition.trainers._hyperdrive_azure import run_hyperdrive
 
-        gateway = self.gateway
-        if gateway is None:
-            from asl_recognition.azure.workspace import connect
+            gateway = self.gateway
+            if gateway is None:
+                from asl_recognition.azure.workspace import connect
 
-            gateway = connect(self.azure_settings)
-        result = run_hyperdrive(
-            gateway,
-            self.azure_settings,
-            spec=self.sweep_spec,
-            base=self.base.replace(seed=seed),
-            train=train,
-            validation=validation,
-            wheel=self.wheel,
-            data_mode=self.data_mode,
-            model_name=self.model_name,
-        )
+                gateway = connect(self.azure_settings)
+            result = run_hyperdrive(gateway, self.azure_settings, wheel=self.wheel, **job)
         result.timings.setdefault("fit_s", time.perf_counter() - start)
         return result

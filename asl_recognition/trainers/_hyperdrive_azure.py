@@ -32,9 +32,9 @@ from asl_recognition.trainers._azure_trials import trial_records
 from asl_recognition.trainers._hyperdrive_shared import (
     MODEL_PREFIX,
     SCRIPT,
-    check_primary_metric,
     fixed_arguments,
     prepare_source_directory,
+    sweep_plan,
 )
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 from asl_recognition.trainers.cnn.config import TrainConfig
@@ -80,20 +80,15 @@ def script_run_config(
 
 def hyperdrive_config(spec: SweepSpec, run_config: Any) -> Any:
     """The ``HyperDriveConfig`` for ``spec`` (random sampling, median stopping, budgets)."""
-    check_primary_metric(spec)
-    policy = spec.policy
+    plan = sweep_plan(spec)
     return jobs.hyperdrive_config(
         run_config,
-        sampling=spec.space.to_hyperdrive(),
+        sampling=plan.space,
         primary_metric=PRIMARY_METRIC,
-        goal="maximize" if spec.primary_metric_goal == "maximize" else "minimize",
-        max_total_runs=spec.max_total_runs,
-        max_concurrent_runs=spec.max_concurrent_runs,
-        median_stopping=(
-            {"evaluation_interval": policy.evaluation_interval, "delay_evaluation": policy.delay_evaluation}
-            if policy is not None
-            else None
-        ),
+        goal=plan.goal,
+        max_total_runs=plan.max_total,
+        max_concurrent_runs=plan.max_concurrent,
+        median_stopping=plan.median_stopping,
     )
 
 

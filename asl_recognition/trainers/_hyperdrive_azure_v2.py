@@ -33,9 +33,9 @@ from asl_recognition.azure_v2.environment import build_environment, library_snap
 from asl_recognition.trainers._azure_trials import trial_records
 from asl_recognition.trainers._hyperdrive_shared import (
     SCRIPT,
-    check_primary_metric,
     fixed_arguments,
     prepare_source_directory,
+    sweep_plan,
 )
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 from asl_recognition.trainers.cnn.config import TrainConfig
@@ -95,22 +95,10 @@ def sweep_command(
 
 def sweep_job(spec: SweepSpec, command: Any, *, compute: str) -> Any:
     """The ``SweepJob`` for ``spec`` over ``command`` (random sampling, median stopping, budgets)."""
-    check_primary_metric(spec)
-    policy = spec.policy
-    return jobs.sweep_job(
-        command,
-        search_space=spec.space.to_hyperdrive(),
-        primary_metric=PRIMARY_METRIC,
-        goal="maximize" if spec.primary_metric_goal == "maximize" else "minimize",
-        max_total_trials=spec.max_total_runs,
-        max_concurrent_trials=spec.max_concurrent_runs,
-        median_stopping=(
-            {"evaluation_interval": policy.evaluation_interval, "delay_evaluation": policy.delay_evaluation}
-            if policy is not None
-            else None
-        ),
-        compute=compute,
-    )
+    plan = sweep_plan(spec)
+    limits = {"max_total_trials": plan.max_total, "max_concurrent_trials": plan.max_concurrent}
+    return jobs.sweep_job(command, search_space=plan.space, objective=(PRIMARY_METRIC, plan.goal), limits=limits,
+                          median_stopping=plan.median_stopping, compute=compute)  # fmt: skip
 
 
 def run_hyperdrive_v2(
@@ -126,11 +114,9 @@ def run_hyperdrive_v2(
     model_name: str = "asl-cnn",
 ) -> TrainResult:
     """Register the data, submit the sweep, stream it, download and register the best trial's model."""
-    from asl_recognition.models import load_model
-
+    name = settings.dataset_name
     start = time.perf_counter()
     compute = ensure_compute(client, settings.compute)
-    name = settings.dataset_name
     train_asset = ensure_data(
         client, train, name=name, kind="uri_file", description="Sign Language MNIST training data"
     )
@@ -151,6 +137,8 @@ def run_hyperdrive_v2(
     best = jobs.best_child_name(final, what="sweep")
     workdir = Path(tempfile.mkdtemp(prefix="asl-sweep-v2-best-"))
     model_dir = jobs.download(client, best, destination=workdir, output_name=MODEL_OUTPUT) / MODEL_SUBDIR
+    from asl_recognition.models import load_model
+
     model = load_model(model_dir)
     registered = register_model(
         client, model_dir, name=model_name, tags={"backend": "hyperdrive", "job": best}, description="best sweep CNN"

@@ -8,8 +8,10 @@ arguments and the sampled ones appended by the sweep; both optimise the metric t
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
+from typing import Any, Literal
 
 from asl_recognition.errors import ConfigurationError
 from asl_recognition.trainers.cnn.config import TrainConfig
@@ -17,7 +19,15 @@ from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC
 from asl_recognition.trainers.cnn.search_space import SearchSpace
 from asl_recognition.trainers.cnn.sweep import SweepSpec
 
-__all__ = ["MODEL_PREFIX", "SCRIPT", "check_primary_metric", "fixed_arguments", "prepare_source_directory"]
+__all__ = [
+    "MODEL_PREFIX",
+    "SCRIPT",
+    "SweepPlan",
+    "check_primary_metric",
+    "fixed_arguments",
+    "prepare_source_directory",
+    "sweep_plan",
+]
 
 #: the training script, uploaded alone as the run's source directory
 SCRIPT = "train.py"
@@ -58,3 +68,37 @@ def check_primary_metric(spec: SweepSpec) -> None:
             f"sweep primary_metric_name {spec.primary_metric_name!r} is not what the training "
             f"script logs ({PRIMARY_METRIC!r})"
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """What both SDKs' sweeps are built from: the space, the metric's goal, budgets, policy."""
+
+    space: dict[str, tuple[str, list[Any]]]
+    goal: Literal["maximize", "minimize"]
+    max_total: int
+    max_concurrent: int
+    median_stopping: dict[str, int] | None
+
+
+def sweep_plan(spec: SweepSpec) -> SweepPlan:
+    """The :class:`SweepPlan` of ``spec`` (checked: it must optimise what the script logs).
+
+    >>> from asl_recognition.trainers.cnn.sweep import SweepSpec, load_sweep_config
+    >>> plan = sweep_plan(SweepSpec.from_config(load_sweep_config("seed")))
+    >>> plan.max_total, plan.max_concurrent, plan.median_stopping
+    (50, 10, {'evaluation_interval': 1, 'delay_evaluation': 0})
+    """
+    check_primary_metric(spec)
+    policy = spec.policy
+    return SweepPlan(
+        space=spec.space.to_hyperdrive(),
+        goal="maximize" if spec.primary_metric_goal == "maximize" else "minimize",
+        max_total=spec.max_total_runs,
+        max_concurrent=spec.max_concurrent_runs,
+        median_stopping=(
+            {"evaluation_interval": policy.evaluation_interval, "delay_evaluation": policy.delay_evaluation}
+            if policy is not None
+            else None
+        ),
+    )

@@ -42,8 +42,7 @@ def test_v2_is_the_default_for_compute_azure_and_v1_stays_selectable(v2_azure: d
 
 def test_sweep_job_from_the_shipped_seed_sweep(tmp_path: Path) -> None:
     from azure.ai.ml.entities import Command, Environment
-    from azure.ai.ml.sweep import SweepJob
-    from azure.ai.ml.sweep import Choice, MedianStoppingPolicy
+    from azure.ai.ml.sweep import Choice, MedianStoppingPolicy, SweepJob
 
     from asl_recognition.azure_v2.data import DataAsset
     from asl_recognition.azure_v2.environment import build_environment
@@ -108,9 +107,8 @@ def test_automl_settings_map_to_v2_names() -> None:
     data = Input(type="mltable", path="azureml:d:1")
     job = classification_job(
         {"max_concurrent_iterations": 4, "experiment_timeout_minutes": 30},
-        training_data=data, validation_data=Input(type="mltable", path="azureml:v:1"),
-        compute="asl-cpu", experiment_name="asl",
-    )  # fmt: skip
+        (data, Input(type="mltable", path="azureml:v:1")), compute="asl-cpu", experiment_name="asl",
+    )
     assert isinstance(job, ClassificationJob)
     assert job.primary_metric.lower() == "accuracy" and job.target_column_name == "label"
     assert job.validation_data.path == "azureml:v:1" and job.n_cross_validations is None
@@ -136,7 +134,9 @@ def test_compute_and_data_assets(make_v2: Any) -> None:
     from asl_recognition.azure_v2.data import ensure_data
 
     rec = make_v2()
-    settings = ComputeSettings(name="asl-cpu", max_nodes=3, idle_seconds_before_scaledown=600, vm_priority="lowpriority")
+    settings = ComputeSettings(
+        name="asl-cpu", max_nodes=3, idle_seconds_before_scaledown=600, vm_priority="lowpriority"
+    )
     assert ensure_compute(rec.client, settings) == "asl-cpu"
     (created,) = rec.called("compute.begin_create_or_update")
     compute = created["compute"]
@@ -252,9 +252,11 @@ def test_sweep_fit_runs_the_real_script_from_the_code_snapshot(tmp_path: Path, m
     model_dir = mnt / "outputs" / "model"
     assert (model_dir / "asl_model.json").is_file()
 
-    rec2 = make_v2(best="job-1_2", outputs={"model": {"model": model_dir}},
-                   children=[SimpleNamespace(name="job-1_2", status="Completed", inputs={"hidden": 16, "dropout": 0.25}),
-                             SimpleNamespace(name="job-1_1", status="Canceled", inputs={"hidden": 32})])  # fmt: skip
+    children = [
+        SimpleNamespace(name="job-1_2", status="Completed", inputs={"hidden": 16, "dropout": 0.25}),
+        SimpleNamespace(name="job-1_1", status="Canceled", inputs={"hidden": 32}),
+    ]
+    rec2 = make_v2(best="job-1_2", outputs={"model": {"model": model_dir}}, children=children)
     trainer.ml_client = rec2.client
     result = trainer.fit(train, validation=validation, seed=0)
     assert rec2.called("jobs.download")[0]["name"] == "job-1_2"

@@ -124,3 +124,4 @@ def test_cli_with_an_incomplete_config_json_names_the_field(tmp_path: Path) -> N
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "config.json: missing resource_group" in proc.stderr.strip().splitlines()[-1], proc.stderr
+
