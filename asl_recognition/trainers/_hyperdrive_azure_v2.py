@@ -125,7 +125,9 @@ def run_hyperdrive_v2(
         val_asset = ensure_data(
             client, validation, name=f"{name}-validation", kind="uri_file", description="leak-free validation split"
         )
-    env = build_environment(environment_name, extras=("keras",))
+    # mlflow + azureml-mlflow: the script's metrics reach the workspace's MLflow store, which the
+    # sweep reads its primary metric from
+    env = build_environment(environment_name, extras=("keras", "mlflow"), extra_pip=("azureml-mlflow",))
     with tempfile.TemporaryDirectory(prefix="asl-sweep-v2-") as tmp:
         code = library_snapshot(prepare_source_directory(Path(tmp) / "src"))
         command = sweep_command(

@@ -231,6 +231,8 @@ def test_sweep_fit_runs_the_real_script_from_the_code_snapshot(tmp_path: Path, m
     sweep = submitted["job"]
     assert "train.py" in submitted["snapshot"] and "asl_recognition" in submitted["snapshot"]
     assert sweep.limits.max_total_trials == 4 and sweep.early_termination.delay_evaluation == 2
+    pip = sweep.trial.environment.conda_file["dependencies"][-1]["pip"]
+    assert "azureml-mlflow" in pip and any(p.startswith("keras==") for p in pip)  # metrics reach the workspace
 
     # one trial, as the service would run it: inputs downloaded, a sample drawn, outputs mounted
     mnt = tmp_path / "mnt"
