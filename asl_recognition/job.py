@@ -19,7 +19,7 @@ from asl_recognition import progress
 from asl_recognition._trainpool import TrainEntry, train_entries
 from asl_recognition._validation import Interval, Options, check_param
 from asl_recognition.errors import ConfigurationError
-from asl_recognition.trainers.base import JobModelsUser, TrainResult, get_trainer
+from asl_recognition.trainers.base import JobModelsUser, Preflight, TrainResult, get_trainer
 
 if TYPE_CHECKING:
     from asl_recognition.compare import ComparisonResult
@@ -158,6 +158,10 @@ def run_job(
     trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items()}
     # A trainer that combines other trainers' models (product) names them; they train before it.
     uses = {key: _job_models(key, trainer, list(specs)) for key, trainer in trainers.items()}
+    # Cloud trainers check their workspace now, before the data is loaded.
+    for trainer in trainers.values():
+        if isinstance(trainer, Preflight):
+            trainer.preflight()
     data = data if data is not None else load_job_data(cfg)
 
     entries = [TrainEntry(key, spec.name, trainers[key], spec.refit, tuple(uses[key])) for key, spec in specs.items()]
