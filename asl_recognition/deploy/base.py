@@ -1,7 +1,7 @@
 """The ``Deployer`` and ``Service`` protocols and the deployer registry.
 
->>> sorted(available_deployers())[:2]
-['aci', 'local']
+>>> sorted(available_deployers())[:3]
+['aci', 'azure_online', 'local']
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ deployers: Registry[Callable[..., Deployer]] = Registry(
 deployers.register("local", "asl_recognition.deploy.local:LocalDeployer", extra="serve")
 deployers.register("oip", "asl_recognition.deploy.oip:OipDeployer", extra="oip")
 deployers.register("aci", "asl_recognition.deploy.aci:AciDeployer", extra="azure")
+deployers.register("azure_online", "asl_recognition.deploy.azure_online:AzureOnlineDeployer", extra="azure")
 
 
 def available_deployers() -> list[str]:
@@ -75,6 +76,6 @@ def available_deployers() -> list[str]:
 
 
 def get_deployer(name: str, /, **params: Any) -> Deployer:
-    """Build the deployer registered as ``name`` (``"local"``, ``"oip"`` or ``"aci"``) with ``params``."""
+    """Build the deployer registered as ``name`` (``"local"``, ``"oip"``, ``"aci"``, ``"azure_online"``)."""
     deployer: Deployer = deployers.create(name, **params)
     return deployer

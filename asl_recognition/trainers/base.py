@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JobModelsUser",
+    "Preflight",
     "TrainResult",
     "Trainer",
     "TrialRecord",
@@ -63,6 +64,20 @@ class JobModelsUser(Protocol):
 
     def use_job_models(self, models: Mapping[str, TrainedModel]) -> None:
         """Receive the trained models of the trainers named in :attr:`job_models`, by name."""
+        ...
+
+
+@runtime_checkable
+class Preflight(Protocol):
+    """A trainer that can check its external resources (a cloud workspace) before any work.
+
+    The main job calls :meth:`preflight` on every such trainer after building them all and
+    before loading data, so a missing or wrong workspace fails in seconds, not after the data
+    was loaded and other trainers ran.
+    """
+
+    def preflight(self) -> None:
+        """Raise :class:`~asl_recognition.errors.ConfigurationError` unless the trainer can start."""
         ...
 
 
