@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asl_recognition import progress
+from asl_recognition._job_tracking import log_comparison, log_train_result
 from asl_recognition._validation import check_param
 from asl_recognition.errors import ConfigurationError
-from asl_recognition.trainers.base import JobModelsUser, TrainResult, get_trainer
+from asl_recognition.tracking import TrackedRun, TrackingConfig, start_run, tracking_config
+from asl_recognition.trainers.base import JobModelsUser, TrackingUser, TrainResult, get_trainer
 
 if TYPE_CHECKING:
     from asl_recognition.compare import ComparisonResult
@@ -40,6 +42,7 @@ class JobResult:
         model_dirs: where each model was saved, by config key.
         best_dir: where the winner was saved.
         report_dir: the report directory (None if reports are off).
+        run_id: the MLflow parent run's id (None when tracking is off).
     """
 
     results: dict[str, TrainResult]
@@ -47,6 +50,7 @@ class JobResult:
     model_dirs: dict[str, Path]
     best_dir: Path
     report_dir: Path | None
+    run_id: str | None = None
 
 
 def _section(cfg: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -133,6 +137,7 @@ def run_job(
     *,
     output_dir: str | Path,
     data: JobData | None = None,
+    tracking: TrackingConfig | Mapping[str, Any] | str | None = None,
 ) -> JobResult:
     """Run the main job described by ``cfg`` (the composed Hydra config as a plain mapping).
 
@@ -142,42 +147,79 @@ def run_job(
             ``azure`` (settings for trainers whose ``azure`` parameter is null).
         output_dir: where ``models/<key>/``, ``best/`` and ``report/`` are written.
         data: the datasets to use instead of loading them per ``cfg['data']``.
+        tracking: MLflow tracking (``"mlflow"``, a :class:`~asl_recognition.tracking.TrackingConfig`
+            or its mapping); None: ``cfg['tracking']``, and off when that is missing. When on, the
+            job logs a parent run and a child run per trainer (docs/mlflow.md).
     """
     from asl_recognition.compare import Comparator
 
     out = Path(output_dir)
     seed = int(cfg.get("seed", 0))
     specs = _trainer_specs(cfg)
+    track = tracking_config(tracking if tracking is not None else cfg.get("tracking"))
     # Build every trainer first: a typo in the last trainer's params fails before hours of training.
     trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items()}
     # A trainer that combines other trainers' models (product) names them; they train before it.
     uses = {key: _job_models(key, trainer, list(specs)) for key, trainer in trainers.items()}
     data = data if data is not None else load_job_data(cfg)
 
-    results: dict[str, TrainResult] = {}
-    model_dirs: dict[str, Path] = {}
-    for key in specs:
-        trainer = trainers[key]
-        if isinstance(trainer, JobModelsUser) and uses[key]:
-            trainer.use_job_models({k: results[k].model for k in uses[key]})
-        with progress.task(f"training {key} ({specs[key].name})", total=None):
-            start = time.perf_counter()
-            result = trainer.fit(data.fit, validation=data.validation, seed=seed)
-            result.timings.setdefault("fit_s", time.perf_counter() - start)
-        if specs[key].refit:
-            result = _refit(trainer, result, data.train, seed=seed, key=key)
-        results[key] = result
-        model_dirs[key] = result.model.save(out / "models" / key)
-        log.info("%s: validation accuracy %s", key, result.metrics.get("validation_accuracy"))
+    parent = _start_tracking(track, cfg, specs, out)
+    children: dict[str, TrackedRun] = {}
+    try:
+        results: dict[str, TrainResult] = {}
+        model_dirs: dict[str, Path] = {}
+        for key in specs:
+            trainer = trainers[key]
+            if isinstance(trainer, JobModelsUser) and uses[key]:
+                trainer.use_job_models({k: results[k].model for k in uses[key]})
+            if parent is not None:
+                children[key] = parent.child(key, params={"trainer": specs[key].name, "refit": specs[key].refit,
+                                                          **specs[key].params})  # fmt: skip
+                if isinstance(trainer, TrackingUser):
+                    trainer.use_tracking(children[key])
+            with progress.task(f"training {key} ({specs[key].name})", total=None):
+                start = time.perf_counter()
+                result = trainer.fit(data.fit, validation=data.validation, seed=seed)
+                result.timings.setdefault("fit_s", time.perf_counter() - start)
+            if specs[key].refit:
+                result = _refit(trainer, result, data.train, seed=seed, key=key)
+            results[key] = result
+            model_dirs[key] = result.model.save(out / "models" / key)
+            log.info("%s: validation accuracy %s", key, result.metrics.get("validation_accuracy"))
+            if key in children:
+                log_train_result(children[key], result, model_dir=model_dirs[key], n_validation=len(data.validation),
+                                 log_model=track.log_models)  # fmt: skip
 
-    compare_opts = _section(cfg, "compare")
-    with progress.task("comparing on the test file", total=None):
-        comparison = Comparator.from_config(data.test, compare_opts).evaluate(results)
-    best_dir = results[comparison.winner].model.save(out / "best")
-    report_dir: Path | None = None
-    if cfg.get("report", True):
-        report_dir = comparison.write_report(out / "report")
-    return JobResult(results, comparison, model_dirs, best_dir, report_dir)
+        compare_opts = _section(cfg, "compare")
+        with progress.task("comparing on the test file", total=None):
+            comparison = Comparator.from_config(data.test, compare_opts).evaluate(results)
+        best_dir = results[comparison.winner].model.save(out / "best")
+        report_dir: Path | None = None
+        if cfg.get("report", True):
+            report_dir = comparison.write_report(out / "report")
+        if parent is not None:
+            log_comparison(parent, children, comparison, report_dir=report_dir, best_dir=best_dir,
+                           log_models=track.log_models)  # fmt: skip
+    except BaseException as exc:
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+        for run in [*children.values(), *([parent] if parent is not None else [])]:
+            run.finish(status)
+        raise
+    for run in [*children.values(), *([parent] if parent is not None else [])]:
+        run.finish()
+    return JobResult(results, comparison, model_dirs, best_dir, report_dir, None if parent is None else parent.run_id)
+
+
+def _start_tracking(track: TrackingConfig, cfg: Mapping[str, Any], specs: Mapping[str, TrainerSpec],
+                    out: Path) -> TrackedRun | None:  # fmt: skip
+    """The job's parent run, or None when tracking is off (MLflow is then not imported)."""
+    if not track.enabled:
+        return None
+    from asl_recognition._job_tracking import job_params
+
+    return start_run(track, output_dir=out, name=f"job {out.resolve().name}",
+                     params=job_params(cfg, {k: s.name for k, s in specs.items()}),
+                     tags={"output_dir": str(out.resolve())})  # fmt: skip
 
 
 def _job_models(key: str, trainer: Any, order: list[str]) -> list[str]:

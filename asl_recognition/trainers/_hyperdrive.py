@@ -24,6 +24,7 @@ from asl_recognition.trainers.cnn.config import TrainConfig
 if TYPE_CHECKING:
     from asl_recognition.azure.gateway import AzureGateway
     from asl_recognition.data.dataset import Dataset
+    from asl_recognition.tracking import TrackedRun
 
 __all__ = ["HyperDriveTrainer"]
 
@@ -95,6 +96,11 @@ class HyperDriveTrainer:
             if wheel is not None and not Path(wheel).is_file():
                 raise InvalidParameterError(f"'wheel' {wheel} does not exist")
 
+    def use_tracking(self, run: TrackedRun | None) -> None:
+        """Locally, log each sweep trial as a run nested under ``run``
+        (:class:`~asl_recognition.trainers.base.TrackingUser`)."""
+        self._tracking = run
+
     def __repr__(self) -> str:
         return f"HyperDriveTrainer(compute={self.compute!r}, sweep={self.sweep_spec.study_name!r})"
 
@@ -104,6 +110,7 @@ class HyperDriveTrainer:
             from asl_recognition.trainers.cnn.backend import KerasCnnTrainer
 
             local = KerasCnnTrainer(sweep=self.sweep, validation_fraction=self.validation_fraction, **self.params)
+            local.use_tracking(getattr(self, "_tracking", None))
             result = local.fit(train, validation=validation, seed=seed)
             result.backend = self.name
             return result

@@ -109,6 +109,7 @@ def test_keras_flavour_loads_and_predicts_through_mlflow_pyfunc(tmp_path: Path) 
 
     network = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
                                 keras.layers.Rescaling(1 / 255), keras.layers.Dense(3, activation="softmax")])
+    network(np.zeros((1, 28, 28), np.float32))  # built, as a trained network is (the ONNX export needs it)
     meta = ModelMetadata.create(model_type="keras", backend="test", labels=LABELS,
                                 extra={"keras_backend": "tensorflow"})  # fmt: skip
     model = KerasModel(metadata=meta, network=network)
