@@ -10,7 +10,7 @@ YAML library to write it.
 
 >>> text = mlmodel_text(model_type="sklearn", library_version="0.1.0", model_uuid="0" * 32,
 ...                     created="2026-01-01 00:00:00.000000")
->>> print(text.splitlines()[3])
+>>> print(text.splitlines()[2])
     loader_module: "asl_recognition.models.pyfunc"
 """
 

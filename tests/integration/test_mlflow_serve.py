@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import urllib.request
@@ -28,7 +29,8 @@ def _post(url: str, body: dict[str, Any]) -> Any:
 
 
 @pytest.mark.slow
-def test_mlflow_models_serve_scores_a_saved_model(http_server: Callable[..., str], tmp_path: Path) -> None:
+def test_mlflow_models_serve_scores_a_saved_model(http_server: Callable[..., str], png: Callable[..., bytes],
+                                                  tmp_path: Path) -> None:  # fmt: skip
     labels = (0, 1, 2)
     model = get_trainer("sklearn", max_iter=50).fit(synthetic_dataset(8, labels=labels), seed=0).model
     directory = model.save(tmp_path / "model")
@@ -47,3 +49,8 @@ def test_mlflow_models_serve_scores_a_saved_model(http_server: Callable[..., str
                  {"inputs": flat}):  # fmt: skip
         answer = _post(url + "/invocations", body)
         assert answer == {"predictions": expected}, (next(iter(body)), answer)
+    # photos: a column "image" of base64 PNGs goes through predict_photos
+    photos = [png(img.astype(np.uint8), scale=4, mode="RGB") for img in images[:2]]
+    answer = _post(url + "/invocations", {"dataframe_split": {
+        "columns": ["image"], "data": [[base64.b64encode(p).decode()] for p in photos]}})  # fmt: skip
+    assert answer == {"predictions": load_model(directory).predict_photos(photos).tolist()}
