@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -154,3 +155,23 @@ def http_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
     yield start
     for proc in procs:
         stop_group(proc)
+
+
+def _compose(overrides: list[str]) -> dict[str, Any]:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from asl_recognition.cli import conf_dir
+
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    return {str(k): v for k, v in container.items()}
+
+
+@pytest.fixture(scope="session")
+def compose_config() -> Callable[[list[str]], dict[str, Any]]:
+    """A function composing ``conf/config.yaml`` with Hydra overrides into a plain dict (the
+    mapping the CLI hands :func:`~asl_recognition.job.run_job`)."""
+    return _compose

@@ -13,11 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from asl_recognition import load_model
-from asl_recognition.cli import conf_dir
 from asl_recognition.job import JobData, JobResult, run_job
 from asl_recognition.testing import synthetic_dataset
 from asl_recognition.tracking import load_registered_model, register_model
@@ -26,14 +23,6 @@ from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC
 mlflow = pytest.importorskip("mlflow")
 
 LABELS = (0, 1, 2)
-
-
-def _config(overrides: list[str]) -> dict[str, Any]:
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    container = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(container, dict)
-    return {str(k): v for k, v in container.items()}
 
 
 def _data() -> JobData:
@@ -93,10 +82,12 @@ def _check_job_runs(client: Any, job: JobResult, trainers: set[str]) -> tuple[An
 
 @pytest.mark.keras
 @pytest.mark.slow
-def test_main_job_tracks_parent_trainer_and_trial_runs_in_a_local_store(tmp_path: Path) -> None:
+def test_main_job_tracks_parent_trainer_and_trial_runs_in_a_local_store(
+    compose_config: Callable[[list[str]], dict[str, Any]], tmp_path: Path
+) -> None:
     """tracking=mlflow: a parent run, a child run per trainer, a run per sweep trial under the
     CNN's run with per-epoch metrics; then the best model goes through the registry."""
-    cfg = _config([*QUICK, "tracking=mlflow"])
+    cfg = compose_config([*QUICK, "tracking=mlflow"])
     cfg["trainer"]["cnn"] = {"name": "cnn", "params": {"sweep": SWEEP, "in_process": True, "arch": "seed",
                                                        "epochs": 2, "batch_size": 16, "augment": False,
                                                        "threads": 1}}  # fmt: skip
@@ -170,8 +161,10 @@ def tracking_server(http_server: Callable[..., str], tmp_path: Path) -> str:
 
 
 @pytest.mark.slow
-def test_main_job_tracks_to_a_real_tracking_server(tracking_server: str, tmp_path: Path) -> None:
-    cfg = _config([*QUICK, "tracking=mlflow", f"tracking.uri={tracking_server}", "tracking.experiment=served"])
+def test_main_job_tracks_to_a_real_tracking_server(
+    compose_config: Callable[[list[str]], dict[str, Any]], tracking_server: str, tmp_path: Path
+) -> None:
+    cfg = compose_config([*QUICK, "tracking=mlflow", f"tracking.uri={tracking_server}", "tracking.experiment=served"])
     job = run_job(cfg, output_dir=tmp_path / "job", data=_data())
     assert not (tmp_path / "job" / "mlflow.db").exists()  # everything went to the server
     client = mlflow.tracking.MlflowClient(tracking_uri=tracking_server)
@@ -187,9 +180,9 @@ def test_main_job_tracks_to_a_real_tracking_server(tracking_server: str, tmp_pat
     np.testing.assert_array_equal(again.predict(images), load_model(job.best_dir).predict(images))
 
 
-def test_tracking_config_group_composes() -> None:
+def test_tracking_config_group_composes(compose_config: Callable[[list[str]], dict[str, Any]]) -> None:
     """``tracking=mlflow`` selects the group option; the default is ``none``."""
-    cfg = _config([*QUICK, "tracking=mlflow"])
+    cfg = compose_config([*QUICK, "tracking=mlflow"])
     assert cfg["tracking"]["backend"] == "mlflow" and cfg["tracking"]["uri"] is None
     json.dumps(cfg["tracking"])
-    assert _config(QUICK)["tracking"]["backend"] == "none"
+    assert compose_config(QUICK)["tracking"]["backend"] == "none"
