@@ -4,8 +4,10 @@ Two passes, one truth:
 
 * a **fast path** for valid files: a byte whitelist (digits, commas, LF, CRLF) rules out every
   value pandas could silently coerce (``" 7"``, ``"+5"``, ``"1e2"``, ``"0x10"``, ``"1.5"``), then
-  pandas' C parser reads straight into ``uint8`` (it refuses empty cells, blank lines, ragged
-  rows and values above 255), and numpy checks the labels;
+  a scan for cells of 1000 or more (four significant digits) bounds every value, pandas' C
+  parser reads into ``uint16`` (it refuses empty cells, blank lines and ragged rows; a narrower
+  dtype would let some pandas versions wrap 256 to 0), and numpy checks the 0..255 range and
+  the labels;
 * an exact **diagnostic pass** that runs only when the fast path or any check fails: it walks the
   file line by line and raises :class:`~asl_recognition.errors.DatasetError` naming the file, the
   row (1-based as a spreadsheet shows it: the header is row 1) and the column of the first bad
@@ -55,6 +57,8 @@ _NUM_FIELDS = len(COLUMNS)
 _BOM = b"\xef\xbb\xbf"
 _ALLOWED = b"0123456789,\n\r"
 _DIGITS = re.compile(rb"[0-9]+")
+# Four significant digits: a cell of 1000 or more, out of range and too wide for a silent uint16 read.
+_WIDE_CELL = re.compile(rb"[1-9][0-9]{3}")
 # A whole valid data row: a valid label, then 784 values in 0..255 (leading zeros allowed).
 _LABEL_RE = rb"0*(?:[0-8]|1[0-9]|2[0-4])"
 _PIXEL_RE = rb"0*(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -153,12 +157,14 @@ def _fast_parse(body: bytes) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint
         return None  # a byte other than digits, comma, CR, LF
     if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
         return None  # a lone CR (pandas would take it as a line break)
+    if _WIDE_CELL.search(body):
+        return None  # a value of 1000 or more
     expected_rows = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
     try:
         frame = pd.read_csv(
             io.BytesIO(body),
             header=None,
-            dtype=np.uint8,
+            dtype=np.uint16,
             skip_blank_lines=False,
             engine="c",
         )
@@ -167,7 +173,10 @@ def _fast_parse(body: bytes) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint
         return None
     if frame.shape != (expected_rows, _NUM_FIELDS):
         return None
-    arr = frame.to_numpy(dtype=np.uint8)
+    wide = frame.to_numpy(dtype=np.uint16)
+    if wide.max(initial=0) > 255:
+        return None  # a value 256..999
+    arr = wide.astype(np.uint8)
     labels = arr[:, 0]
     if not _VALID_LABEL_LUT[labels].all():
         return None
