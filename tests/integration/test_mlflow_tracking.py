@@ -83,7 +83,7 @@ def _check_job_runs(client: Any, job: JobResult, trainers: set[str]) -> tuple[An
 @pytest.mark.keras
 @pytest.mark.slow
 def test_main_job_tracks_parent_trainer_and_trial_runs_in_a_local_store(
-    compose_config: Callable[[list[str]], dict[str, Any]], tmp_path: Path
+    compose_config: Callable[[list[str]], dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """tracking=mlflow: a parent run, a child run per trainer, a run per sweep trial under the
     CNN's run with per-epoch metrics; then the best model goes through the registry."""
@@ -111,11 +111,8 @@ def test_main_job_tracks_parent_trainer_and_trial_runs_in_a_local_store(
     images = job.results[job.comparison.winner].model.predict(_data().test.images)
     again = load_registered_model(registered.uri, tracking_uri=uri, dst_path=tmp_path / "download")
     np.testing.assert_array_equal(again.predict(_data().test.images), images)
-    mlflow.set_tracking_uri(uri)
-    try:
-        pyfunc = mlflow.pyfunc.load_model(registered.uri)
-    finally:
-        mlflow.set_tracking_uri(None)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # what a user of mlflow.pyfunc sets
+    pyfunc = mlflow.pyfunc.load_model(registered.uri)
     np.testing.assert_array_equal(pyfunc.predict(_data().test.images), images)
 
 
