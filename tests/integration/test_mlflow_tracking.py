@@ -85,17 +85,20 @@ def _check_job_runs(client: Any, job: JobResult, trainers: set[str]) -> tuple[An
 def test_main_job_tracks_parent_trainer_and_trial_runs_in_a_local_store(
     compose_config: Callable[[list[str]], dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """tracking=mlflow: a parent run, a child run per trainer, a run per sweep trial under the
-    CNN's run with per-epoch metrics; then the best model goes through the registry."""
+    """tracking=mlflow: a parent run, a child run per trainer (per-epoch metrics for a CNN), a run
+    per sweep trial under the sweeping CNN's run; then the best model goes through the registry."""
     cfg = compose_config([*QUICK, "tracking=mlflow"])
-    cfg["trainer"]["cnn"] = {"name": "cnn", "params": {"sweep": SWEEP, "in_process": True, "arch": "seed",
-                                                       "epochs": 2, "batch_size": 16, "augment": False,
-                                                       "threads": 1}}  # fmt: skip
+    quick_cnn = {"in_process": True, "arch": "seed", "epochs": 2, "batch_size": 16, "augment": False, "threads": 1}
+    cfg["trainer"]["cnn"] = {"name": "cnn", "params": {"sweep": SWEEP, **quick_cnn}}
+    cfg["trainer"]["cnn_single"] = {"name": "cnn", "params": quick_cnn}
     out = tmp_path / "job"
     job = run_job(cfg, output_dir=out, data=_data())
     uri = f"sqlite:///{out.resolve() / 'mlflow.db'}"
     client = mlflow.tracking.MlflowClient(tracking_uri=uri)
-    _, children, runs = _check_job_runs(client, job, {"sklearn", "svm", "cnn"})
+    _, children, runs = _check_job_runs(client, job, {"sklearn", "svm", "cnn", "cnn_single"})
+    # one training: the Keras logs of every epoch on the trainer's own run
+    single = client.get_metric_history(children["cnn_single"].info.run_id, PRIMARY_METRIC)
+    assert sorted(m.step for m in single) == [1, 2]
 
     trials = _children(runs, children["cnn"])
     assert set(trials) == {"trial 0", "trial 1"}
