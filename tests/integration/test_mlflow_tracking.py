@@ -189,3 +189,15 @@ def test_tracking_config_group_composes(compose_config: Callable[[list[str]], di
     assert cfg["tracking"]["backend"] == "mlflow" and cfg["tracking"]["uri"] is None
     json.dumps(cfg["tracking"])
     assert compose_config(QUICK)["tracking"]["backend"] == "none"
+
+
+def test_a_failing_job_ends_its_runs_failed(compose_config: Callable[[list[str]], dict[str, Any]],
+                                            tmp_path: Path) -> None:  # fmt: skip
+    """The svm config keeps 60 PCA components: on 18 training images its fit raises."""
+    cfg = compose_config(["trainer=[sklearn,svm]", *QUICK[1:], "tracking=mlflow"])
+    tiny = synthetic_dataset(6, labels=LABELS, seed=0)
+    with pytest.raises(ValueError, match="n_components=60"):
+        run_job(cfg, output_dir=tmp_path, data=JobData(tiny, tiny, tiny, tiny))
+    client = mlflow.tracking.MlflowClient(tracking_uri=f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}")
+    runs = {r.info.run_name: r.info.status for r in _runs(client, "asl_recognition")}
+    assert runs == {f"job {tmp_path.resolve().name}": "FAILED", "sklearn": "FAILED", "svm": "FAILED"}
