@@ -43,6 +43,7 @@ class JobResult:
         best_dir: where the winner was saved.
         report_dir: the report directory (None if reports are off).
         run_id: the MLflow parent run's id (None when tracking is off).
+        tracking_uri: the MLflow store it is in (None when tracking is off).
     """
 
     results: dict[str, TrainResult]
@@ -51,6 +52,7 @@ class JobResult:
     best_dir: Path
     report_dir: Path | None
     run_id: str | None = None
+    tracking_uri: str | None = None
 
 
 def _section(cfg: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -207,7 +209,8 @@ def run_job(
         raise
     for run in [*children.values(), *([parent] if parent is not None else [])]:
         run.finish()
-    return JobResult(results, comparison, model_dirs, best_dir, report_dir, None if parent is None else parent.run_id)
+    return JobResult(results, comparison, model_dirs, best_dir, report_dir,
+                     None if parent is None else parent.run_id, None if parent is None else parent.tracking_uri)
 
 
 def _start_tracking(track: TrackingConfig, cfg: Mapping[str, Any], specs: Mapping[str, TrainerSpec],

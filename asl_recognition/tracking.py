@@ -45,6 +45,7 @@ __all__ = [
     "TrackingConfig",
     "default_tracking_uri",
     "load_registered_model",
+    "redact_uri",
     "register_model",
     "start_run",
     "tracking_config",
@@ -117,6 +118,15 @@ def tracking_config(value: TrackingConfig | Mapping[str, Any] | str | None) -> T
     if unknown:
         raise ConfigurationError(f"tracking: unknown key(s) {unknown}; known: {sorted(names)}")
     return TrackingConfig(**{str(k): v for k, v in value.items()})
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` without its password, for logs and tags.
+
+    >>> redact_uri("postgresql+psycopg://me:secret@db:5432/sweeps")
+    'postgresql+psycopg://me:***@db:5432/sweeps'
+    """
+    return re.sub(r"(//[^:/@]+):[^@/]*@", r"\1:***@", uri)
 
 
 def default_tracking_uri(output_dir: str | os.PathLike[str]) -> str:
@@ -300,7 +310,7 @@ def start_run(config: TrackingConfig | Mapping[str, Any] | str | None, *, output
                             artifact_location=_artifact_location(cfg, uri), tags=tags)  # fmt: skip
     if params:
         run.log_params(params)
-    logger.info("tracking to %s (experiment %r, run %s)", uri, cfg.experiment, run.run_id)
+    logger.info("tracking to %s (experiment %r, run %s)", redact_uri(uri), cfg.experiment, run.run_id)
     return run
 
 

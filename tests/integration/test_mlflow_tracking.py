@@ -94,6 +94,7 @@ def test_main_job_tracks_parent_trainer_and_trial_runs_in_a_local_store(
     out = tmp_path / "job"
     job = run_job(cfg, output_dir=out, data=_data())
     uri = f"sqlite:///{out.resolve() / 'mlflow.db'}"
+    assert job.tracking_uri == uri
     client = mlflow.tracking.MlflowClient(tracking_uri=uri)
     _, children, runs = _check_job_runs(client, job, {"sklearn", "svm", "cnn", "cnn_single"})
     # one training: the Keras logs of every epoch on the trainer's own run

@@ -35,7 +35,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from asl_recognition._validation import Interval, StrOptions, check_param, validate_params
 from asl_recognition.config import load_config, validate_config
 from asl_recognition.errors import AslRecognitionError, ConfigurationError
+from asl_recognition.tracking import redact_uri
 from asl_recognition.trainers.base import TrialRecord, TrialState
 from asl_recognition.trainers.cnn import _data
 from asl_recognition.trainers.cnn._runner import TrialRun, run_in_process, run_subprocess
@@ -259,9 +259,9 @@ def run_sweep(
             config = base.replace(**params, threads=threads)
             out = workdir / f"trial_{trial.number:04d}" / "model"
             trial.set_user_attr("model_dir", str(out.resolve()))
-            run = None if tracking is None else tracking.child(
-                f"trial {trial.number}", params=params,
-                tags={"optuna.study": spec.study_name, "optuna.trial": trial.number, "optuna.storage": _safe(storage)})
+            tags = {"optuna.study": spec.study_name, "optuna.trial": trial.number,
+                    "optuna.storage": redact_uri(storage)}  # fmt: skip
+            run = None if tracking is None else tracking.child(f"trial {trial.number}", params=params, tags=tags)
             if run is not None:
                 trial.set_user_attr("mlflow_run_id", run.run_id)
             try:
@@ -331,11 +331,6 @@ def run_sweep(
 
 class _OverLimit(AslRecognitionError):
     """A trial numbered past ``max_total_runs`` (other workers started the last ones)."""
-
-
-def _safe(url: str) -> str:
-    """``url`` without a password (``postgresql://user:secret@host`` -> ``postgresql://user:***@host``)."""
-    return re.sub(r"(//[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
