@@ -105,6 +105,7 @@ def _command_schemas(groups: dict[str, type]) -> dict[str, type]:
             ("seed", int, dataclasses.field(default=0)),
             quiet,
             ("report", bool, dataclasses.field(default=True)),
+            ("workers", int | None, dataclasses.field(default=-1)),
             ("trainer", dict[str, Any], dataclasses.field(default_factory=dict)),
             ("data", data, _default(data)),
             ("compare", compare, _default(compare)),

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asl_recognition import progress
 from asl_recognition._job_tracking import log_comparison, log_train_result
-from asl_recognition._validation import check_param
+from asl_recognition._trainpool import TrainEntry, train_entries
+from asl_recognition._validation import Interval, Options, check_param
 from asl_recognition.errors import ConfigurationError
 from asl_recognition.tracking import TrackedRun, TrackingConfig, start_run, tracking_config
-from asl_recognition.trainers.base import JobModelsUser, TrackingUser, TrainResult, get_trainer
+from asl_recognition.trainers.base import JobModelsUser, Preflight, TrackingUser, TrainResult, get_trainer
 
 if TYPE_CHECKING:
     from asl_recognition.compare import ComparisonResult
@@ -146,53 +146,58 @@ def run_job(
     Args:
         cfg: keys ``trainer`` (key -> {name, params}), ``data`` (load options and ``validation``
             split options), ``compare`` (Comparator options), ``seed``, ``report`` (bool) and
-            ``azure`` (settings for trainers whose ``azure`` parameter is null).
+            ``azure`` (settings for trainers whose ``azure`` parameter is null) and ``workers``
+            (trainers that train at once, each in a worker process; -1: one per core, see
+            :func:`asl_recognition._trainpool.default_workers`, as ``conf/config.yaml`` sets;
+            absent, None or 1: one after the other in this process, the safe choice for a
+            script that has no ``if __name__ == "__main__":`` guard, which spawned workers need).
         output_dir: where ``models/<key>/``, ``best/`` and ``report/`` are written.
         data: the datasets to use instead of loading them per ``cfg['data']``.
         tracking: MLflow tracking (``"mlflow"``, a :class:`~asl_recognition.tracking.TrackingConfig`
             or its mapping); None: ``cfg['tracking']``, and off when that is missing. When on, the
-            job logs a parent run and a child run per trainer (docs/mlflow.md).
+            job logs a parent run and a child run per trainer (docs/mlflow.md); trainers in
+            worker processes log to their runs by id.
     """
     from asl_recognition.compare import Comparator
 
     out = Path(output_dir)
     seed = int(cfg.get("seed", 0))
+    workers = check_param("workers", cfg.get("workers"), None, Options([-1]), Interval(int, 1, None),
+                          error=ConfigurationError)  # fmt: skip
     specs = _trainer_specs(cfg)
     track = tracking_config(tracking if tracking is not None else cfg.get("tracking"))
     # Build every trainer first: a typo in the last trainer's params fails before hours of training.
     trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items()}
     # A trainer that combines other trainers' models (product) names them; they train before it.
     uses = {key: _job_models(key, trainer, list(specs)) for key, trainer in trainers.items()}
+    # Cloud trainers check their workspace now, before the data is loaded.
+    for trainer in trainers.values():
+        if isinstance(trainer, Preflight):
+            trainer.preflight()
     data = data if data is not None else load_job_data(cfg)
 
     parent = _start_tracking(track, cfg, specs, out)
     children: dict[str, TrackedRun] = {}
     try:
-        results: dict[str, TrainResult] = {}
-        model_dirs: dict[str, Path] = {}
-        for key in specs:
-            trainer = trainers[key]
-            if isinstance(trainer, JobModelsUser) and uses[key]:
-                trainer.use_job_models({k: results[k].model for k in uses[key]})
-            if parent is not None:
-                children[key] = parent.child(key, params={"trainer": specs[key].name, "refit": specs[key].refit,
-                                                          **specs[key].params})  # fmt: skip
+        if parent is not None:
+            for key, spec in specs.items():
+                children[key] = parent.child(key, params={"trainer": spec.name, "refit": spec.refit, **spec.params})
+                trainer = trainers[key]
                 if isinstance(trainer, TrackingUser):
-                    trainer.use_tracking(children[key])
-            with progress.task(f"training {key} ({specs[key].name})", total=None):
-                start = time.perf_counter()
-                result = trainer.fit(data.fit, validation=data.validation, seed=seed)
-                result.timings.setdefault("fit_s", time.perf_counter() - start)
-            if specs[key].refit:
-                result = _refit(trainer, result, data.train, seed=seed, key=key)
-            results[key] = result
-            model_dirs[key] = result.model.save(out / "models" / key)
-            log.info("%s: validation accuracy %s", key, result.metrics.get("validation_accuracy"))
-            if key in children:
-                log_train_result(children[key], result, model_dir=model_dirs[key], n_validation=len(data.validation),
-                                 log_model=track.log_models)  # fmt: skip
+                    trainer.use_tracking(children[key])  # travels with the trainer to its worker process
+        entries = [TrainEntry(key, spec.name, trainers[key], spec.refit, tuple(uses[key]))
+                   for key, spec in specs.items()]  # fmt: skip
+        trained = train_entries(entries, fit=data.fit, validation=data.validation, train=data.train, seed=seed,
+                                models_dir=out / "models", workers=None if workers == -1 else workers or 1)  # fmt: skip
+        results = {key: result for key, (result, _) in trained.items()}
+        model_dirs = {key: path for key, (_, path) in trained.items()}
+        for key, run in children.items():
+            log_train_result(run, results[key], model_dir=model_dirs[key], n_validation=len(data.validation),
+                             log_model=track.log_models)  # fmt: skip
 
         compare_opts = _section(cfg, "compare")
+        if compare_opts.get("workers") is None:
+            compare_opts["workers"] = workers  # the models predict in as many processes as trained
         with progress.task("comparing on the test file", total=None):
             comparison = Comparator.from_config(data.test, compare_opts).evaluate(results)
         best_dir = results[comparison.winner].model.save(out / "best")
@@ -239,23 +244,3 @@ def _job_models(key: str, trainer: Any, order: list[str]) -> list[str]:
             f"in this job ({', '.join(earlier) or 'none'}); unknown or later: {wrong}"
         )
     return wanted
-
-
-def _refit(trainer: Any, first: TrainResult, train: Dataset, *, seed: int, key: str) -> TrainResult:
-    """Train again on the whole training file; keep the first fit's validation metrics."""
-    with progress.task(f"refitting {key} on the whole training file", total=None):
-        start = time.perf_counter()
-        refit = trainer.fit(train, validation=None, seed=seed)
-        refit_s = time.perf_counter() - start
-    model = refit.model
-    model.metadata.metrics.update(first.metrics)
-    model.metadata.extra["refit"] = {"on": train.name, "rows": len(train),
-                                     "validation_metrics_from": "fit on the leak-free training part"}
-    return TrainResult(
-        model=model,
-        metrics=dict(first.metrics),
-        hyperparameters=refit.hyperparameters or first.hyperparameters,
-        timings={"fit_s": first.timings.get("fit_s", 0.0) + refit_s, "refit_s": refit_s},
-        trials=first.trials,
-        backend=first.backend,
-    )

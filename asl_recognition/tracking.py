@@ -196,6 +196,8 @@ class TrackedRun:
     """One MLflow run, addressed by its id (no active-run state).
 
     Use as a context manager to end it (``FAILED`` if the block raises), or call :meth:`finish`.
+    It pickles as its URI and ids, so a trainer holding one can be sent to a worker process,
+    which then talks to the same store with a client of its own.
     """
 
     def __init__(self, *, tracking_uri: str, run_id: str, experiment_id: str, client: Any = None) -> None:
@@ -203,6 +205,13 @@ class TrackedRun:
         self.run_id = run_id
         self.experiment_id = experiment_id
         self._client = client if client is not None else _client(tracking_uri)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its client (a worker process connects to the store by URI)."""
+        return {"tracking_uri": self.tracking_uri, "run_id": self.run_id, "experiment_id": self.experiment_id}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
 
     @classmethod
     def attach(cls, tracking_uri: str, run_id: str) -> TrackedRun:

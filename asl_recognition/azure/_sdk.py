@@ -11,9 +11,22 @@ import importlib.util
 
 from asl_recognition.errors import MissingDependencyError
 
-__all__ = ["INSTALL_HINT", "require_azureml"]
+__all__ = ["INSTALL_HINT", "require_azureml", "require_modules"]
 
 INSTALL_HINT = 'pip install "asl-recognition[azure]"'
+
+
+def require_modules(modules: tuple[str, ...], *, what: str, sdk: str) -> None:
+    """Raise :class:`MissingDependencyError` naming the first of ``modules`` that is missing."""
+    for module in modules:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            raise MissingDependencyError(
+                f"{what} need the {sdk} ({module} is not installed); install it with: {INSTALL_HINT}"
+            )
 
 
 def require_azureml(what: str = "the Azure backends") -> None:
@@ -21,12 +34,4 @@ def require_azureml(what: str = "the Azure backends") -> None:
 
     >>> require_azureml()  # installed in the development environment
     """
-    for module in ("azureml.core", "azureml.train"):
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except ModuleNotFoundError:
-            found = False
-        if not found:
-            raise MissingDependencyError(
-                f"{what} need the Azure ML SDK v1 ({module} is not installed); install it with: {INSTALL_HINT}"
-            )
+    require_modules(("azureml.core", "azureml.train"), what=what, sdk="Azure ML SDK v1")

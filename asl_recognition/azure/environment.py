@@ -1,26 +1,23 @@
 """Azure ML ``Environment`` objects built from the library's own pinned dependencies.
 
-:func:`pinned_requirements` reads this library's requirements (core plus the chosen extras)
-from its installed metadata and pins each to the version installed here, so the cloud job runs
-with what was tested locally. :func:`build_environment` adds the library itself as a private
-pip wheel (uploaded through the gateway) and returns a real ``azureml.core.Environment``.
-
->>> reqs = pinned_requirements(extras=())
->>> any(r.startswith("numpy==") for r in reqs)
-True
+:func:`~asl_recognition.azure.requirements.pinned_requirements` (shared with the SDK v2
+adapter) reads this library's requirements (core plus the chosen extras) from its installed
+metadata and pins each to the version installed here, so the cloud job runs with what was
+tested locally. :func:`build_environment` adds the library itself as a private pip wheel
+(uploaded through the gateway) and returns a real ``azureml.core.Environment``.
 """
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import logging
 import platform
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from asl_recognition.azure._sdk import require_azureml
 from asl_recognition.azure.gateway import AzureGateway
+from asl_recognition.azure.requirements import DISTRIBUTION, pinned_requirements
 from asl_recognition.errors import ConfigurationError
 
 require_azureml()
@@ -31,41 +28,6 @@ from azureml.core.conda_dependencies import CondaDependencies  # noqa: E402
 __all__ = ["DISTRIBUTION", "build_environment", "pinned_requirements"]
 
 log = logging.getLogger(__name__)
-
-DISTRIBUTION = "asl-recognition"
-# Installed-under-another-name equivalents (the CPU wheel of TensorFlow provides "tensorflow").
-_ALIASES = {"tensorflow": ("tensorflow", "tensorflow-cpu")}
-
-
-def _installed_version(name: str) -> str | None:
-    for candidate in _ALIASES.get(name, (name,)):
-        try:
-            return md.version(candidate)
-        except md.PackageNotFoundError:
-            continue
-    return None
-
-
-def pinned_requirements(*, extras: Iterable[str] = (), distribution: str = DISTRIBUTION) -> list[str]:
-    """Requirements of the core and ``extras``, pinned (``==``) to the installed versions.
-
-    Requirements that are not installed here keep their declared range.
-    """
-    from packaging.requirements import Requirement
-
-    wanted = set(extras)
-    try:
-        declared = md.requires(distribution) or []
-    except md.PackageNotFoundError as exc:
-        raise ConfigurationError(f"{distribution} is not installed; cannot read its requirements") from exc
-    out: dict[str, str] = {}
-    for text in declared:
-        req = Requirement(text)
-        if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in wanted):
-            continue
-        version = _installed_version(req.name)
-        out[req.name] = f"{req.name}=={version}" if version else f"{req.name}{req.specifier}"
-    return sorted(out.values())
 
 
 def build_environment(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import itertools
 import logging
 import os
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from asl_recognition import progress
-from asl_recognition._validation import Interval, check_param
+from asl_recognition._validation import Interval, Options, check_param
+from asl_recognition._workers import resolve_workers
 from asl_recognition.compare._costs import measure_costs
 from asl_recognition.compare._metrics import (
     confusion_matrix,
@@ -24,8 +23,9 @@ from asl_recognition.compare._metrics import (
     per_label_recall,
     wilson_interval,
 )
+from asl_recognition.compare._predictions import EvaluationInputs, ModelPredictions, predict_models, robustness_batches
 from asl_recognition.compare._result import ComparisonResult, ModelEvaluation, PairwiseTest
-from asl_recognition.compare._robustness import DEFAULT_CORRUPTIONS, corrupt, validate_corruptions
+from asl_recognition.compare._robustness import DEFAULT_CORRUPTIONS, validate_corruptions
 from asl_recognition.compare._stats import bootstrap_metrics, holm, mcnemar_exact, percentile_ci
 from asl_recognition.compare._winner import PHOTOS_WINNER_RULE, WinnerRule
 from asl_recognition.data.letters import VALID_LABELS, VALID_LETTERS, label_to_letter
@@ -101,6 +101,11 @@ class Comparator:
         batch_size: batch size for the batch latency and memory measurements.
         report_formats: what :meth:`ComparisonResult.write_report` writes by default
             (subset of ``md``, ``json``, ``png``, ``html``).
+        workers: predict with this many models at once, each in a worker process that loads
+            it from its saved directory (-1: one per core; None or 1: one after the other in
+            this process; unsaved models always predict here). Sizes, latencies and memory are
+            measured afterwards in this process, one model at a time; only ``predict_all_s``
+            (the whole test file's prediction time) is timed in the worker, beside the others.
 
     >>> Comparator(object())  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -123,6 +128,7 @@ class Comparator:
         latency_repeats: int = 5,
         batch_size: int = 256,
         report_formats: Sequence[str] = REPORT_FORMATS,
+        workers: int | None = None,
     ) -> None:
         self.images, self.labels = self._validate_dataset(test_dataset)
         self.dataset_name = str(getattr(test_dataset, "name", "") or "test")
@@ -149,6 +155,7 @@ class Comparator:
         if bad:
             raise InvalidParameterError(f"unknown report format(s) {bad}; available: {', '.join(REPORT_FORMATS)}")
         self.report_formats = tuple(report_formats)
+        self.workers = check_param("workers", workers, None, Options([-1]), Interval(int, 1, None))
 
     @classmethod
     def from_config(cls, test_dataset: LabelledImages, config: Mapping[str, Any]) -> Comparator:
@@ -281,16 +288,21 @@ class Comparator:
         """
         entries = self._unpack(models, validation)
         photos = self._load_photos()
+        inputs = self._inputs(photos)
         evaluations: list[ModelEvaluation] = []
         correctness: dict[str, npt.NDArray[np.bool_]] = {}
         with progress.task("comparing models", total=len(entries)) as overall:
+            predictions = predict_models([(name, model) for name, model, _, _ in entries], inputs,
+                                         workers=resolve_workers(self.workers, len(entries)),
+                                         done=lambda name: overall.advance())  # fmt: skip
+        with progress.task("measuring costs (size, latency, memory)", total=len(entries)) as costs:
             for name, model, train_result, val_acc in entries:
-                overall.update(model=name)
-                evaluation, correct = self._evaluate_one(name, model, train_result, val_acc, photos)
+                costs.update(model=name)
+                evaluation, correct = self._evaluate_one(name, model, train_result, val_acc, predictions[name],
+                                                         robustness_n=len(inputs.robust_labels))  # fmt: skip
                 evaluations.append(evaluation)
                 correctness[name] = correct
-                overall.advance()
-            self._evaluate_robustness(entries, evaluations)
+                costs.advance()
         pairwise = self._pairwise(correctness)
         ranking = self.winner_rule.rank([e.criteria() for e in evaluations])
         result = ComparisonResult(
@@ -324,23 +336,8 @@ class Comparator:
             "latency_repeats": self.latency_repeats,
             "batch_size": self.batch_size,
             "report_formats": list(self.report_formats),
+            "workers": self.workers,
         }
-
-    @staticmethod
-    def _predict(
-        model: TrainedModel, images: npt.NDArray[np.uint8], *, show: str | None = None
-    ) -> npt.NDArray[np.int64]:
-        """Predicted label ids for ``images`` in chunks; with ``show``, as a progress task."""
-        columns = np.asarray(model.labels, dtype=np.int64)
-        out = np.empty(len(images), dtype=np.int64)
-        with contextlib.ExitStack() as stack:
-            t = stack.enter_context(progress.task(show, total=len(images))) if show else None
-            for start in range(0, len(images), _CHUNK):
-                chunk = images[start : start + _CHUNK]
-                out[start : start + len(chunk)] = columns[model.predict_proba(chunk).argmax(axis=1)]
-                if t is not None:
-                    t.advance(len(chunk))
-        return out
 
     def _evaluate_one(
         self,
@@ -348,11 +345,11 @@ class Comparator:
         model: TrainedModel,
         result: TrainResult | None,
         val_acc: float | None,
-        photos: PhotoSet | None,
+        predictions: ModelPredictions,
+        *,
+        robustness_n: int,
     ) -> tuple[ModelEvaluation, npt.NDArray[np.bool_]]:
-        start = time.perf_counter()
-        pred = self._predict(model, self.images, show=f"predicting {name}")
-        predict_all_s = time.perf_counter() - start
+        pred = predictions.predicted
         correct = pred == self.labels
         cm = confusion_matrix(self.labels, pred)
         n_correct = int(correct.sum())
@@ -382,7 +379,7 @@ class Comparator:
             latency_batch_ms=costs.latency_batch_ms,
             batch_size=costs.batch_size,
             throughput_ips=costs.throughput_ips,
-            predict_all_s=predict_all_s,
+            predict_all_s=predictions.predict_all_s,
             peak_python_bytes=costs.peak_python_bytes,
             rss_delta_bytes=costs.rss_delta_bytes,
             accuracy_bootstrap_ci=acc_boot,
@@ -394,11 +391,13 @@ class Comparator:
             hyperparameters=hyper or dict(model.metadata.hyperparameters),
             trials=trials,
         )
-        if photos is not None:
-            from asl_recognition.compare._photos import evaluate_photos
-
-            with progress.task(f"predicting {name} on photos", total=None):
-                evaluation.photos = evaluate_photos(model, photos)
+        evaluation.photos = predictions.photos
+        if predictions.robustness:
+            evaluation.robustness_n = robustness_n
+            evaluation.robustness_clean_accuracy = predictions.robustness_clean_accuracy
+            evaluation.robustness = {k: list(v) for k, v in predictions.robustness.items()}
+            accuracies = [a for values in predictions.robustness.values() for a in values]
+            evaluation.mean_corruption_accuracy = float(np.mean(accuracies))
         logger.info("%s: test accuracy %.4f, macro-F1 %.4f", name, accuracy, evaluation.macro_f1)
         return evaluation, correct
 
@@ -410,37 +409,19 @@ class Comparator:
 
         return load_photo_set(self.photos_dir, cache=True)
 
-    def _evaluate_robustness(
-        self,
-        entries: list[tuple[str, TrainedModel, TrainResult | None, float | None]],
-        evaluations: list[ModelEvaluation],
-    ) -> None:
-        """Fill the robustness fields; each corrupted batch is built once, shared by all models."""
-        if not self.corruptions:
-            return
+    def _inputs(self, photos: PhotoSet | None) -> EvaluationInputs:
+        """What every model predicts; each corrupted batch is built once, shared by all models."""
         n = len(self.labels)
         if self.robustness_subsample is not None and self.robustness_subsample < n:
             rng = np.random.default_rng([self.seed, 1])
             idx = np.sort(rng.choice(n, size=self.robustness_subsample, replace=False))
         else:
             idx = np.arange(n)
-        images, labels = self.images[idx], self.labels[idx]
-        steps = sum(len(v) for v in self.corruptions.values())
-        with progress.task("robustness (corruptions x severities)", total=steps) as t:
-            for e, (_, model, _, _) in zip(evaluations, entries, strict=True):
-                e.robustness_n = len(idx)
-                e.robustness_clean_accuracy = float((self._predict(model, images) == labels).mean())
-            for cname, params in self.corruptions.items():
-                for level, param in enumerate(params, start=1):
-                    t.update(corruption=f"{cname}@{level}")
-                    corrupted = corrupt(images, cname, param, seed=self.seed, level=level)
-                    for e, (_, model, _, _) in zip(evaluations, entries, strict=True):
-                        acc = float((self._predict(model, corrupted) == labels).mean())
-                        e.robustness.setdefault(cname, []).append(acc)
-                    t.advance()
-        for e in evaluations:
-            accs = [a for values in e.robustness.values() for a in values]
-            e.mean_corruption_accuracy = float(np.mean(accs)) if accs else None
+        robust_images = self.images[idx] if self.corruptions else self.images[:0]
+        with progress.task("corrupting the robustness sample", total=None):
+            corrupted = robustness_batches(robust_images, self.corruptions, seed=self.seed)
+        return EvaluationInputs(self.images, self.labels, robust_images, self.labels[idx] if self.corruptions
+                                else self.labels[:0], corrupted, photos)  # fmt: skip
 
     @staticmethod
     def _pairwise(correctness: Mapping[str, npt.NDArray[np.bool_]]) -> list[PairwiseTest]:

@@ -1,7 +1,7 @@
 """The ``Deployer`` and ``Service`` protocols and the deployer registry.
 
->>> sorted(available_deployers())[:2]
-['aci', 'local']
+>>> sorted(available_deployers())[:3]
+['aci', 'azure_online', 'local']
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ deployers: Registry[Callable[..., Deployer]] = Registry(
 )
 deployers.register("local", "asl_recognition.deploy.local:LocalDeployer", extra="serve")
 deployers.register("aci", "asl_recognition.deploy.aci:AciDeployer", extra="azure")
+deployers.register("azure_online", "asl_recognition.deploy.azure_online:AzureOnlineDeployer", extra="azure")
 
 
 def available_deployers() -> list[str]:
@@ -74,6 +75,6 @@ def available_deployers() -> list[str]:
 
 
 def get_deployer(name: str, /, **params: Any) -> Deployer:
-    """Build the deployer registered as ``name`` (``"local"`` or ``"aci"``) with ``params``."""
+    """Build the deployer registered as ``name`` (``"local"``, ``"aci"``, ``"azure_online"``) with ``params``."""
     deployer: Deployer = deployers.create(name, **params)
     return deployer

@@ -3,9 +3,10 @@
 ``compute="local"`` (the default) searches scikit-learn pipelines with FLAML on the leak-free
 validation split (:mod:`asl_recognition.trainers._automl_local`) and returns a
 :class:`~asl_recognition.models.sklearn.SklearnModel` (skops, allow-listed types).
-``compute="azure"`` submits an Azure AutoML run with the seed study's settings
-(:mod:`asl_recognition.trainers._automl_azure`, through the Azure adapter) and returns its best
-model as ONNX.
+``compute="azure"`` submits an Azure AutoML job with the seed study's settings (SDK v2,
+``azure_sdk="v2"``, the default: ``automl.classification``,
+:mod:`asl_recognition.trainers._automl_azure_v2`; SDK v1, ``azure_sdk="v1"``: ``AutoMLConfig``,
+:mod:`asl_recognition.trainers._automl_azure`) and returns its best model as ONNX.
 
 >>> AutoMLTrainer(compute="cloud")
 Traceback (most recent call last):
@@ -29,6 +30,8 @@ from asl_recognition.models.base import ModelMetadata
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 
 if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+
     from asl_recognition.azure.gateway import AzureGateway
     from asl_recognition.data.dataset import Dataset
 
@@ -56,9 +59,15 @@ class AutoMLTrainer:
         validation_fraction: leak-free fraction of ``train`` held out when ``fit`` gets no
             ``validation``.
         azure: Azure settings (mapping or YAML path, see ``conf/azure/default.yaml``); None:
-            defaults plus the ``AZUREML_*`` environment variables.
-        automl_settings: ``AutoMLConfig`` overrides of the seed's settings (azure only).
-        gateway: the Azure boundary to use (tests pass a double); None: connect for real.
+            defaults plus the ``AZUREML_*`` environment variables (SDK v2 also
+            ``AZURE_SUBSCRIPTION_ID``, ``AZURE_RESOURCE_GROUP``) or a found ``config.json``.
+        azure_sdk: ``"v2"`` (default: ``azure-ai-ml``) or ``"v1"`` (``azureml-core``).
+        automl_settings: overrides of the seed's settings (azure only), in SDK v1
+            ``AutoMLConfig`` names for both SDKs (SDK v2 maps them, see
+            :data:`~asl_recognition.trainers._automl_azure_v2.V2_NAMES`).
+        gateway: SDK v1: the Azure boundary to use (tests pass a double); None: connect for real.
+        ml_client: SDK v2: the ``MLClient`` to use (tests replace its operations); None:
+            connect for real in :meth:`preflight`.
     """
 
     name = "automl"
@@ -74,8 +83,10 @@ class AutoMLTrainer:
         refit_full: bool = False,
         validation_fraction: float = 0.2,
         azure: Mapping[str, Any] | str | None = None,
+        azure_sdk: Literal["v2", "v1"] = "v2",
         automl_settings: Mapping[str, Any] | None = None,
         gateway: AzureGateway | None = None,
+        ml_client: MLClient | None = None,
     ) -> None:
         from asl_recognition.trainers._automl_local import FAMILIES
 
@@ -89,6 +100,7 @@ class AutoMLTrainer:
         check_param("n_jobs", n_jobs, Options([-1]), Interval(int, 1, None))
         check_param("validation_fraction", validation_fraction, Interval(float, 0, 1, closed="neither"))
         check_param("refit_full", refit_full, bool)
+        check_param("azure_sdk", azure_sdk, StrOptions(["v2", "v1"]))
         self.compute: Compute = compute
         self.time_budget_s = float(time_budget_s)
         self.max_iterations = max_iterations
@@ -98,11 +110,21 @@ class AutoMLTrainer:
         self.validation_fraction = float(validation_fraction)
         self.automl_settings = dict(automl_settings or {})
         self.gateway = gateway
+        self.ml_client = ml_client
+        self.azure_sdk: Literal["v2", "v1"] = azure_sdk
         self.azure_settings: Any = None
         if compute == "azure":
-            from asl_recognition.azure.settings import load_settings
+            from asl_recognition.trainers._azure_sdk import load_azure_settings
 
-            self.azure_settings = load_settings(azure if not isinstance(azure, str) else os.fspath(azure))
+            source = azure if not isinstance(azure, str) else os.fspath(azure)
+            self.azure_settings = load_azure_settings(source, azure_sdk)
+
+    def preflight(self) -> None:
+        """SDK v2 on Azure: connect and check the workspace (the main job calls this before loading data)."""
+        if self.compute == "azure" and self.azure_sdk == "v2":
+            from asl_recognition.trainers._azure_sdk import connect_v2
+
+            self.ml_client = connect_v2(self.azure_settings, self.ml_client)
 
     def __repr__(self) -> str:
         return f"AutoMLTrainer(compute={self.compute!r}, time_budget_s={self.time_budget_s:g})"
@@ -182,6 +204,13 @@ class AutoMLTrainer:
         )
 
     def _fit_azure(self, train: Dataset, validation: Dataset) -> TrainResult:
+        if self.azure_sdk == "v2":
+            from asl_recognition.trainers._automl_azure_v2 import run_automl_v2
+
+            self.preflight()
+            return run_automl_v2(
+                self.ml_client, self.azure_settings, train=train, validation=validation, overrides=self.automl_settings
+            )
         from asl_recognition.trainers._automl_azure import run_automl
 
         gateway = self.gateway

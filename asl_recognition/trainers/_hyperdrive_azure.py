@@ -16,7 +16,6 @@ builds the SDK objects and talks to Azure.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -29,12 +28,17 @@ from asl_recognition.azure.datasets import ensure_dataset
 from asl_recognition.azure.environment import build_environment
 from asl_recognition.azure.gateway import AzureGateway
 from asl_recognition.azure.settings import AzureSettings
-from asl_recognition.errors import ConfigurationError
 from asl_recognition.trainers._azure_trials import trial_records
+from asl_recognition.trainers._hyperdrive_shared import (
+    MODEL_PREFIX,
+    SCRIPT,
+    fixed_arguments,
+    prepare_source_directory,
+    sweep_plan,
+)
 from asl_recognition.trainers.base import TrainResult, validation_metrics
 from asl_recognition.trainers.cnn.config import TrainConfig
 from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC
-from asl_recognition.trainers.cnn.search_space import SearchSpace
 from asl_recognition.trainers.cnn.sweep import SweepSpec
 
 if TYPE_CHECKING:
@@ -49,37 +53,6 @@ __all__ = [
     "run_hyperdrive",
     "script_run_config",
 ]
-
-#: the training script, uploaded alone as the run's source directory
-SCRIPT = "train.py"
-#: where each child run saves its model (Azure uploads ./outputs)
-MODEL_PREFIX = "outputs/model"
-
-
-def fixed_arguments(base: TrainConfig, space: SearchSpace) -> list[str]:
-    """``--name value`` for every hyperparameter the sweep does not sample.
-
-    >>> from asl_recognition.trainers.cnn.search_space import SearchSpace
-    >>> args = fixed_arguments(TrainConfig(), SearchSpace.parse({"--hidden": "choice(50, 100)"}))
-    >>> "--hidden" in args, args[:2]
-    (False, ['--arch', 'small'])
-    """
-    swept = set(space.names())
-    args = base.to_args()
-    out: list[str] = []
-    for i in range(0, len(args), 2):
-        if args[i][2:] not in swept:
-            out += args[i : i + 2]
-    return out
-
-
-def prepare_source_directory(destination: Path) -> Path:
-    """Copy the training script (alone) into ``destination``; the library comes from the wheel."""
-    from asl_recognition.trainers.cnn import train
-
-    destination.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(train.__file__), destination / SCRIPT)
-    return destination
 
 
 def script_run_config(
@@ -107,24 +80,15 @@ def script_run_config(
 
 def hyperdrive_config(spec: SweepSpec, run_config: Any) -> Any:
     """The ``HyperDriveConfig`` for ``spec`` (random sampling, median stopping, budgets)."""
-    if spec.primary_metric_name != PRIMARY_METRIC:
-        raise ConfigurationError(
-            f"sweep primary_metric_name {spec.primary_metric_name!r} is not what the training "
-            f"script logs ({PRIMARY_METRIC!r})"
-        )
-    policy = spec.policy
+    plan = sweep_plan(spec)
     return jobs.hyperdrive_config(
         run_config,
-        sampling=spec.space.to_hyperdrive(),
+        sampling=plan.space,
         primary_metric=PRIMARY_METRIC,
-        goal="maximize" if spec.primary_metric_goal == "maximize" else "minimize",
-        max_total_runs=spec.max_total_runs,
-        max_concurrent_runs=spec.max_concurrent_runs,
-        median_stopping=(
-            {"evaluation_interval": policy.evaluation_interval, "delay_evaluation": policy.delay_evaluation}
-            if policy is not None
-            else None
-        ),
+        goal=plan.goal,
+        max_total_runs=plan.max_total,
+        max_concurrent_runs=plan.max_concurrent,
+        median_stopping=plan.median_stopping,
     )
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JobModelsUser",
+    "Preflight",
     "TrackingUser",
     "TrainResult",
     "Trainer",
@@ -80,6 +81,20 @@ class TrackingUser(Protocol):
 
     def use_tracking(self, run: TrackedRun | None) -> None:
         """Receive the run to log to (None: tracking off)."""
+        ...
+
+
+@runtime_checkable
+class Preflight(Protocol):
+    """A trainer that can check its external resources (a cloud workspace) before any work.
+
+    The main job calls :meth:`preflight` on every such trainer after building them all and
+    before loading data, so a missing or wrong workspace fails in seconds, not after the data
+    was loaded and other trainers ran.
+    """
+
+    def preflight(self) -> None:
+        """Raise :class:`~asl_recognition.errors.ConfigurationError` unless the trainer can start."""
         ...
 
 

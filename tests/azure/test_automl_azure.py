@@ -75,6 +75,7 @@ def test_fit_on_azure_through_the_boundary(
     trainer = get_trainer(
         "automl",
         compute="azure",
+        azure_sdk="v1",
         gateway=gw,
         azure=dict(
             workspace={"subscription_id": "s", "resource_group": "g", "workspace_name": "w"},

@@ -83,6 +83,7 @@ def test_fit_on_azure_runs_the_real_script_with_hyperdrives_arguments(
     trainer = get_trainer(
         "hyperdrive",
         compute="azure",
+        azure_sdk="v1",
         sweep=TINY_SWEEP,
         gateway=recorder,
         wheel=str(wheel),

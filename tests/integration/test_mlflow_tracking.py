@@ -86,8 +86,9 @@ def test_main_job_tracks_parent_trainer_and_trial_runs_in_a_local_store(
     compose_config: Callable[[list[str]], dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """tracking=mlflow: a parent run, a child run per trainer (per-epoch metrics for a CNN), a run
-    per sweep trial under the sweeping CNN's run; then the best model goes through the registry."""
-    cfg = compose_config([*QUICK, "tracking=mlflow"])
+    per sweep trial under the sweeping CNN's run, logged from the job's worker processes
+    (``workers=2``); then the best model goes through the registry."""
+    cfg = compose_config([*QUICK, "tracking=mlflow", "workers=2"])
     quick_cnn = {"in_process": True, "arch": "seed", "epochs": 2, "batch_size": 16, "augment": False, "threads": 1}
     cfg["trainer"]["cnn"] = {"name": "cnn", "params": {"sweep": SWEEP, **quick_cnn}}
     cfg["trainer"]["cnn_single"] = {"name": "cnn", "params": quick_cnn}
@@ -165,7 +166,7 @@ def tracking_server(http_server: Callable[..., str], tmp_path: Path) -> str:
 def test_main_job_tracks_to_a_real_tracking_server(
     compose_config: Callable[[list[str]], dict[str, Any]], tracking_server: str, tmp_path: Path
 ) -> None:
-    one = ["trainer=[sklearn]", *QUICK[1:]]  # one quick trainer: the local-store test covers the rest
+    one = ["trainer=[sklearn]", *QUICK[1:], "workers=1"]  # one quick trainer: the local-store test has more
     cfg = compose_config([*one, "tracking=mlflow", f"tracking.uri={tracking_server}", "tracking.experiment=served"])
     job = run_job(cfg, output_dir=tmp_path / "job", data=_data())
     assert not (tmp_path / "job" / "mlflow.db").exists()  # everything went to the server
@@ -195,7 +196,7 @@ def test_tracking_config_group_composes(compose_config: Callable[[list[str]], di
 def test_a_failing_job_ends_its_runs_failed(compose_config: Callable[[list[str]], dict[str, Any]],
                                             tmp_path: Path) -> None:  # fmt: skip
     """The svm config keeps 60 PCA components: on 18 training images its fit raises."""
-    cfg = compose_config(["trainer=[sklearn,svm]", *QUICK[1:], "tracking=mlflow"])
+    cfg = compose_config([*QUICK, "tracking=mlflow", "workers=1"])
     tiny = synthetic_dataset(6, labels=LABELS, seed=0)
     with pytest.raises(ValueError, match="n_components=60"):
         run_job(cfg, output_dir=tmp_path, data=JobData(tiny, tiny, tiny, tiny))

@@ -1,0 +1,106 @@
+"""The main job's trainers in worker processes: same models as in-process, dependency order,
+errors that reach the caller, and the in-process fallback."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from asl_recognition._trainpool import TrainEntry, train_entries
+from asl_recognition._workers import resolve_workers
+from asl_recognition.data.dataset import Dataset
+from asl_recognition.errors import AslRecognitionError
+from asl_recognition.models import load_model
+from asl_recognition.testing import synthetic_dataset
+from asl_recognition.trainers.base import TrainResult, get_trainer
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, Dataset]:
+    train = synthetic_dataset(10, seed=0)
+    validation = synthetic_dataset(3, seed=1)
+    return {"fit": train, "validation": validation, "train": train}
+
+
+def _entries() -> list[TrainEntry]:
+    return [
+        TrainEntry("lr", "sklearn", get_trainer("sklearn", max_iter=60)),
+        TrainEntry("svm", "sklearn", get_trainer("sklearn", estimator="svm", pca_components=20), refit=True),
+        TrainEntry("both", "product", get_trainer("product", members=["lr", "svm"]), uses=("lr", "svm")),
+    ]
+
+
+def test_workers_train_the_same_models_as_one_process(data: dict[str, Dataset], tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    caplog.set_level(logging.INFO, logger="asl_recognition")
+    parallel = train_entries(_entries(), **data, seed=0, models_dir=tmp_path / "p", workers=2)
+    serial = train_entries(_entries(), **data, seed=0, models_dir=tmp_path / "s", workers=1)
+    assert list(parallel) == ["lr", "svm", "both"]
+    probe = data["validation"].images
+    for key, (result, path) in parallel.items():
+        assert isinstance(result, TrainResult)
+        assert path == tmp_path / "p" / key and (path / "asl_model.json").is_file()
+        assert result.metrics == serial[key][0].metrics
+        assert "fit_s" in result.timings
+        np.testing.assert_array_equal(result.model.predict(probe), serial[key][0].model.predict(probe))
+        # the parent's model is the one the worker saved
+        np.testing.assert_array_equal(result.model.predict(probe), load_model(path).predict(probe))
+    # the product was built from the members' saved models, after them
+    assert parallel["both"][0].model.metadata.backend == "product"
+    worker_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[lr] ")]
+    assert any("validation accuracy" in line for line in worker_lines), worker_lines
+
+
+def test_an_error_in_a_worker_reaches_the_caller(data: dict[str, Dataset], tmp_path: Path) -> None:
+    one_letter = Dataset.from_arrays(data["fit"].images[:5], np.zeros(5, dtype=np.int64))
+    entries = [
+        TrainEntry("lr", "sklearn", get_trainer("sklearn", max_iter=60)),
+        TrainEntry("slow", "sklearn", get_trainer("sklearn", estimator="svm")),
+    ]
+    start = time.perf_counter()
+    with pytest.raises(AslRecognitionError, match="at least two letters"):
+        train_entries(entries, fit=one_letter, validation=data["validation"], train=one_letter, seed=0,
+                      models_dir=tmp_path, workers=2)  # fmt: skip
+    assert time.perf_counter() - start < 120
+
+
+class _LocalTrainer:
+    """A trainer class a worker process cannot import (it lives in a test function's scope)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.unpicklable = lambda: None
+
+    def fit(self, train: Dataset, *, validation: Dataset | None = None, seed: int = 0) -> TrainResult:
+        result: TrainResult = self.inner.fit(train, validation=validation, seed=seed)
+        return result
+
+
+def test_unpicklable_trainers_train_in_this_process(data: dict[str, Dataset], tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    caplog.set_level(logging.INFO, logger="asl_recognition")
+    entries = [TrainEntry("mine", "custom", _LocalTrainer(get_trainer("sklearn", max_iter=60))),
+               TrainEntry("lr", "sklearn", get_trainer("sklearn", max_iter=60))]  # fmt: skip
+    done = train_entries(entries, **data, seed=0, models_dir=tmp_path, workers=2)
+    assert set(done) == {"mine", "lr"}
+    assert any("cannot be sent to a worker process" in r.getMessage() and "mine" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+
+
+def test_auto_workers_is_bounded_by_cores_and_tasks() -> None:
+    assert resolve_workers(-1, 1) == 1
+    assert 1 <= resolve_workers(-1, 10) <= 4
+    assert resolve_workers(None, 10) == resolve_workers(1, 10) == 1
+
+
+def test_job_rejects_a_bad_workers_value(tmp_path: Path) -> None:
+    from asl_recognition.errors import ConfigurationError
+    from asl_recognition.job import run_job
+
+    with pytest.raises(ConfigurationError, match=r"'workers' must be None, -1 or an integer >= 1, got 0"):
+        run_job({"trainer": {"lr": {"name": "sklearn", "params": {}}}, "workers": 0}, output_dir=tmp_path)
