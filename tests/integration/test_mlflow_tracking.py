@@ -4,6 +4,7 @@ a local SQLite store in the job's output directory, and a real ``mlflow server``
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -86,9 +87,8 @@ def test_main_job_tracks_parent_trainer_and_trial_runs_in_a_local_store(
     compose_config: Callable[[list[str]], dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """tracking=mlflow: a parent run, a child run per trainer (per-epoch metrics for a CNN), a run
-    per sweep trial under the sweeping CNN's run, logged from the job's worker processes
-    (``workers=2``); then the best model goes through the registry."""
-    cfg = compose_config([*QUICK, "tracking=mlflow", "workers=2"])
+    per sweep trial under the sweeping CNN's run; then the best model goes through the registry."""
+    cfg = compose_config([*QUICK, "tracking=mlflow", "workers=1"])
     quick_cnn = {"in_process": True, "arch": "seed", "epochs": 2, "batch_size": 16, "augment": False, "threads": 1}
     cfg["trainer"]["cnn"] = {"name": "cnn", "params": {"sweep": SWEEP, **quick_cnn}}
     cfg["trainer"]["cnn_single"] = {"name": "cnn", "params": quick_cnn}
@@ -164,20 +164,26 @@ def tracking_server(http_server: Callable[..., str], tmp_path: Path) -> str:
 
 @pytest.mark.slow
 def test_main_job_tracks_to_a_real_tracking_server(
-    compose_config: Callable[[list[str]], dict[str, Any]], tracking_server: str, tmp_path: Path
+    compose_config: Callable[[list[str]], dict[str, Any]], tracking_server: str, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    one = ["trainer=[sklearn]", *QUICK[1:], "workers=1"]  # one quick trainer: the local-store test has more
-    cfg = compose_config([*one, "tracking=mlflow", f"tracking.uri={tracking_server}", "tracking.experiment=served"])
+    """The trainers train in two worker processes, each logging to its run on the server by id."""
+    cfg = compose_config([*QUICK, "workers=2", "compare.workers=1", "tracking=mlflow",
+                          f"tracking.uri={tracking_server}", "tracking.experiment=served"])  # fmt: skip
+    caplog.set_level(logging.INFO, logger="asl_recognition._trainpool")
     job = run_job(cfg, output_dir=tmp_path / "job", data=_data())
+    assert "training 2 trainers in 2 worker processes" in caplog.text  # the runs travelled with them
     assert not (tmp_path / "job" / "mlflow.db").exists()  # everything went to the server
     client = mlflow.tracking.MlflowClient(tracking_uri=tracking_server)
     runs = _runs(client, "served")
     parent = next(r for r in runs if r.info.run_id == job.run_id)
     children = _children(runs, parent)
-    assert set(children) == {"sklearn"}
-    metrics = children["sklearn"].data.metrics
-    assert metrics["test_accuracy"] == pytest.approx(job.comparison.model("sklearn").accuracy)
-    assert "validation_accuracy_ci_low" in metrics and parent.data.tags["winner"] == "sklearn"
+    assert set(children) == {"sklearn", "svm"}
+    for key, child in children.items():
+        metrics = child.data.metrics
+        assert metrics["test_accuracy"] == pytest.approx(job.comparison.model(key).accuracy)
+        assert "validation_accuracy_ci_low" in metrics and child.info.status == "FINISHED"
+    assert parent.data.tags["winner"] == job.comparison.winner
     assert "MLmodel" in _artifacts(client, parent.info.run_id, "best_model")
     registered = register_model(job.best_dir, "served-best", tracking_uri=tracking_server)
     again = load_registered_model(registered.uri, tracking_uri=tracking_server, dst_path=tmp_path / "dl")
