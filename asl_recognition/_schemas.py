@@ -2,7 +2,7 @@
 
 =============================  =============================================================
 ``schema/job``                 ``conf/config.yaml``: ``seed``, ``quiet``, ``report`` and the
-                               ``data``, ``compare`` and ``azure`` sections
+                               ``data``, ``compare``, ``azure`` and ``tracking`` sections
 ``schema/compare_command``     ``conf/compare.yaml``
 ``schema/serve``               ``conf/serve.yaml``
 ``schema/deploy``              ``conf/deploy.yaml``
@@ -14,6 +14,7 @@
 ``schema/compare``             ``conf/compare``: :class:`~asl_recognition.compare.Comparator` options
 ``schema/azure``               ``conf/azure``: :class:`~asl_recognition.azure.settings.AzureSettings`
 ``schema/sweep``               ``conf/sweep``: :class:`~asl_recognition.trainers.cnn.sweep.SweepConfig`
+``schema/tracking``            ``conf/tracking``: :class:`~asl_recognition.tracking.TrackingConfig`
 =============================  =============================================================
 
 Each is derived from the code it configures (:func:`~asl_recognition.config.params_schema`,
@@ -77,6 +78,7 @@ def _group_schemas() -> dict[str, type]:
     from asl_recognition.azure.settings import AzureSettings
     from asl_recognition.compare import Comparator
     from asl_recognition.data import Dataset, load_dataset
+    from asl_recognition.tracking import TrackingConfig
     from asl_recognition.trainers.cnn.sweep import SweepConfig
 
     split = params_schema(Dataset.split_validation, exclude=("self",))
@@ -91,11 +93,12 @@ def _group_schemas() -> dict[str, type]:
         "compare": params_schema(Comparator, exclude=("test_dataset",)),
         "azure": dataclass_schema(AzureSettings),
         "sweep": SweepConfig,
+        "tracking": dataclass_schema(TrackingConfig),
     }
 
 
 def _command_schemas(groups: dict[str, type]) -> dict[str, type]:
-    data, compare, azure = groups["data"], groups["compare"], groups["azure"]
+    data, compare, azure, tracking = groups["data"], groups["compare"], groups["azure"], groups["tracking"]
     quiet = ("quiet", bool, dataclasses.field(default=False))
     return {
         "job": _dataclass("JobConfig", [
@@ -107,6 +110,7 @@ def _command_schemas(groups: dict[str, type]) -> dict[str, type]:
             ("data", data, _default(data)),
             ("compare", compare, _default(compare)),
             ("azure", azure, _default(azure)),
+            ("tracking", tracking, _default(tracking)),
         ], "conf/config.yaml: the main job."),
         "compare_command": _dataclass("CompareCommandConfig", [
             ("models", dict[str, str], dataclasses.field(default_factory=dict)),

@@ -87,6 +87,10 @@ def _train(cfg: Any) -> None:
     print(f"best model ({result.comparison.winner}): {result.best_dir}")
     if result.report_dir is not None:
         print(f"report: {result.report_dir}")
+    if result.run_id is not None:
+        from asl_recognition.tracking import redact_uri
+
+        print(f"MLflow run: {result.run_id} in {redact_uri(result.tracking_uri or '')}")
 
 
 @_guarded

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asl_recognition import progress
+from asl_recognition._job_tracking import log_comparison, log_train_result
 from asl_recognition._trainpool import TrainEntry, train_entries
 from asl_recognition._validation import Interval, Options, check_param
 from asl_recognition.errors import ConfigurationError
-from asl_recognition.trainers.base import JobModelsUser, Preflight, TrainResult, get_trainer
+from asl_recognition.tracking import TrackedRun, TrackingConfig, start_run, tracking_config
+from asl_recognition.trainers.base import JobModelsUser, Preflight, TrackingUser, TrainResult, get_trainer
 
 if TYPE_CHECKING:
     from asl_recognition.compare import ComparisonResult
@@ -40,6 +42,8 @@ class JobResult:
         model_dirs: where each model was saved, by config key.
         best_dir: where the winner was saved.
         report_dir: the report directory (None if reports are off).
+        run_id: the MLflow parent run's id (None when tracking is off).
+        tracking_uri: the MLflow store it is in (None when tracking is off).
     """
 
     results: dict[str, TrainResult]
@@ -47,6 +51,8 @@ class JobResult:
     model_dirs: dict[str, Path]
     best_dir: Path
     report_dir: Path | None
+    run_id: str | None = None
+    tracking_uri: str | None = None
 
 
 def _section(cfg: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -133,6 +139,7 @@ def run_job(
     *,
     output_dir: str | Path,
     data: JobData | None = None,
+    tracking: TrackingConfig | Mapping[str, Any] | str | None = None,
 ) -> JobResult:
     """Run the main job described by ``cfg`` (the composed Hydra config as a plain mapping).
 
@@ -146,6 +153,10 @@ def run_job(
             script that has no ``if __name__ == "__main__":`` guard, which spawned workers need).
         output_dir: where ``models/<key>/``, ``best/`` and ``report/`` are written.
         data: the datasets to use instead of loading them per ``cfg['data']``.
+        tracking: MLflow tracking (``"mlflow"``, a :class:`~asl_recognition.tracking.TrackingConfig`
+            or its mapping); None: ``cfg['tracking']``, and off when that is missing. When on, the
+            job logs a parent run and a child run per trainer (docs/mlflow.md); trainers in
+            worker processes log to their runs by id.
     """
     from asl_recognition.compare import Comparator
 
@@ -154,6 +165,7 @@ def run_job(
     workers = check_param("workers", cfg.get("workers"), None, Options([-1]), Interval(int, 1, None),
                           error=ConfigurationError)  # fmt: skip
     specs = _trainer_specs(cfg)
+    track = tracking_config(tracking if tracking is not None else cfg.get("tracking"))
     # Build every trainer first: a typo in the last trainer's params fails before hours of training.
     trainers = {key: get_trainer(spec.name, **spec.params) for key, spec in specs.items()}
     # A trainer that combines other trainers' models (product) names them; they train before it.
@@ -164,22 +176,58 @@ def run_job(
             trainer.preflight()
     data = data if data is not None else load_job_data(cfg)
 
-    entries = [TrainEntry(key, spec.name, trainers[key], spec.refit, tuple(uses[key])) for key, spec in specs.items()]
-    trained = train_entries(entries, fit=data.fit, validation=data.validation, train=data.train, seed=seed,
-                            models_dir=out / "models", workers=None if workers == -1 else workers or 1)  # fmt: skip
-    results = {key: result for key, (result, _) in trained.items()}
-    model_dirs = {key: path for key, (_, path) in trained.items()}
+    parent = _start_tracking(track, cfg, specs, out)
+    children: dict[str, TrackedRun] = {}
+    try:
+        if parent is not None:
+            for key, spec in specs.items():
+                children[key] = parent.child(key, params={"trainer": spec.name, "refit": spec.refit, **spec.params})
+                trainer = trainers[key]
+                if isinstance(trainer, TrackingUser):
+                    trainer.use_tracking(children[key])  # travels with the trainer to its worker process
+        entries = [TrainEntry(key, spec.name, trainers[key], spec.refit, tuple(uses[key]))
+                   for key, spec in specs.items()]  # fmt: skip
+        trained = train_entries(entries, fit=data.fit, validation=data.validation, train=data.train, seed=seed,
+                                models_dir=out / "models", workers=None if workers == -1 else workers or 1)  # fmt: skip
+        results = {key: result for key, (result, _) in trained.items()}
+        model_dirs = {key: path for key, (_, path) in trained.items()}
+        for key, run in children.items():
+            log_train_result(run, results[key], model_dir=model_dirs[key], n_validation=len(data.validation),
+                             log_model=track.log_models)  # fmt: skip
 
-    compare_opts = _section(cfg, "compare")
-    if compare_opts.get("workers") is None:
-        compare_opts["workers"] = workers  # the models predict in as many processes as trained
-    with progress.task("comparing on the test file", total=None):
-        comparison = Comparator.from_config(data.test, compare_opts).evaluate(results)
-    best_dir = results[comparison.winner].model.save(out / "best")
-    report_dir: Path | None = None
-    if cfg.get("report", True):
-        report_dir = comparison.write_report(out / "report")
-    return JobResult(results, comparison, model_dirs, best_dir, report_dir)
+        compare_opts = _section(cfg, "compare")
+        if compare_opts.get("workers") is None:
+            compare_opts["workers"] = workers  # the models predict in as many processes as trained
+        with progress.task("comparing on the test file", total=None):
+            comparison = Comparator.from_config(data.test, compare_opts).evaluate(results)
+        best_dir = results[comparison.winner].model.save(out / "best")
+        report_dir: Path | None = None
+        if cfg.get("report", True):
+            report_dir = comparison.write_report(out / "report")
+        if parent is not None:
+            log_comparison(parent, children, comparison, report_dir=report_dir, best_dir=best_dir,
+                           log_models=track.log_models)  # fmt: skip
+    except BaseException as exc:
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+        for run in [*children.values(), *([parent] if parent is not None else [])]:
+            run.finish(status)
+        raise
+    for run in [*children.values(), *([parent] if parent is not None else [])]:
+        run.finish()
+    return JobResult(results, comparison, model_dirs, best_dir, report_dir,
+                     None if parent is None else parent.run_id, None if parent is None else parent.tracking_uri)
+
+
+def _start_tracking(track: TrackingConfig, cfg: Mapping[str, Any], specs: Mapping[str, TrainerSpec],
+                    out: Path) -> TrackedRun | None:  # fmt: skip
+    """The job's parent run, or None when tracking is off (MLflow is then not imported)."""
+    if not track.enabled:
+        return None
+    from asl_recognition._job_tracking import job_params
+
+    return start_run(track, output_dir=out, name=f"job {out.resolve().name}",
+                     params=job_params(cfg, {k: s.name for k, s in specs.items()}),
+                     tags={"output_dir": str(out.resolve())})  # fmt: skip
 
 
 def _job_models(key: str, trainer: Any, order: list[str]) -> list[str]:

@@ -9,6 +9,8 @@ A saved model is a directory::
                          and the files below by role
       <weights files>    written by the model type, in formats whose loading runs no code
                          from the file (skops with a type allow-list, ONNX, .keras in safe mode)
+      MLmodel            for MLflow: its python_function flavour loads the directory through
+                         :mod:`asl_recognition.models.pyfunc` (no pickle); optional when loading
 
 :func:`load_model` reads the metadata and hands the directory to the class registered for its
 ``model_type``. Each flavour lives in its own module beside this one (:mod:`.sklearn`,
@@ -62,11 +64,13 @@ from asl_recognition.errors import (
     ModelFormatError,
     NotFoundError,
 )
+from asl_recognition.models._mlmodel import MLMODEL_FILE, write_mlmodel
 from asl_recognition.registry import Registry
 
 __all__ = [
     "FORMAT_VERSION",
     "METADATA_FILE",
+    "MLMODEL_FILE",
     "ModelMetadata",
     "TrainedModel",
     "load_model",
@@ -291,7 +295,9 @@ class TrainedModel(ABC):
         """Save to directory ``path`` atomically and return it.
 
         The directory is assembled next to ``path`` and renamed into place only when complete;
-        a failure leaves any previous model at ``path`` intact.
+        a failure leaves any previous model at ``path`` intact. Besides the weights and
+        ``asl_model.json`` it holds an ``MLmodel`` file, so that MLflow loads and serves it
+        (``mlflow.pyfunc.load_model(path)``, :mod:`asl_recognition.models.pyfunc`).
         """
         target = Path(path)
         with atomic_directory(target, overwrite=overwrite) as tmp:
@@ -301,6 +307,7 @@ class TrainedModel(ABC):
                     raise ModelFormatError(f"{type(self).__name__} did not write its {role} file {name!r}")
             meta = dataclasses.replace(self.metadata, files=files, model_type=self.model_type)
             atomic_write_text(tmp / METADATA_FILE, json.dumps(meta.to_dict(), indent=2, sort_keys=True))
+            write_mlmodel(tmp, model_type=self.model_type, library_version=__version__, metadata_file=METADATA_FILE)
         self.metadata = meta
         self.source_dir = target.resolve()
         return target

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from asl_recognition.azure.gateway import AzureGateway
     from asl_recognition.data.dataset import Dataset
+    from asl_recognition.tracking import TrackedRun
 
 __all__ = ["HyperDriveTrainer"]
 
@@ -108,6 +109,11 @@ class HyperDriveTrainer:
             if wheel is not None and not Path(wheel).is_file():
                 raise InvalidParameterError(f"'wheel' {wheel} does not exist")
 
+    def use_tracking(self, run: TrackedRun | None) -> None:
+        """Locally, log each sweep trial as a run nested under ``run``
+        (:class:`~asl_recognition.trainers.base.TrackingUser`)."""
+        self._tracking = run
+
     def preflight(self) -> None:
         """SDK v2 on Azure: connect and check the workspace (the main job calls this before loading data)."""
         if self.compute == "azure" and self.azure_sdk == "v2":
@@ -124,6 +130,7 @@ class HyperDriveTrainer:
             from asl_recognition.trainers.cnn.backend import KerasCnnTrainer
 
             local = KerasCnnTrainer(sweep=self.sweep, validation_fraction=self.validation_fraction, **self.params)
+            local.use_tracking(getattr(self, "_tracking", None))
             result = local.fit(train, validation=validation, seed=seed)
             result.backend = self.name
             return result

@@ -17,10 +17,12 @@ from asl_recognition.registry import Registry, check_parameter_names  # noqa: F4
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
     from asl_recognition.models import TrainedModel
+    from asl_recognition.tracking import TrackedRun
 
 __all__ = [
     "JobModelsUser",
     "Preflight",
+    "TrackingUser",
     "TrainResult",
     "Trainer",
     "TrialRecord",
@@ -64,6 +66,21 @@ class JobModelsUser(Protocol):
 
     def use_job_models(self, models: Mapping[str, TrainedModel]) -> None:
         """Receive the trained models of the trainers named in :attr:`job_models`, by name."""
+        ...
+
+
+@runtime_checkable
+class TrackingUser(Protocol):
+    """A trainer that logs more than its result to the job's tracking run (per-epoch metrics,
+    sweep trials as nested runs).
+
+    With tracking on, the main job hands each such trainer its child run before ``fit``; the
+    trainer logs to that run (and runs nested under it) by id, never through MLflow's
+    process-global active run.
+    """
+
+    def use_tracking(self, run: TrackedRun | None) -> None:
+        """Receive the run to log to (None: tracking off)."""
         ...
 
 

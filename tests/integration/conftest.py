@@ -10,8 +10,14 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Callable
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -92,3 +98,80 @@ def keep_artifact() -> Callable[[Path], Path | None]:
         return Path(shutil.copy2(src, Path(target) / src.name))
 
     return keep
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def free_port() -> Callable[[], int]:
+    """A function returning a free TCP port on 127.0.0.1."""
+    return _free_port
+
+
+def stop_group(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Stop ``proc`` and its children (its own process group): SIGTERM, then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """``start(command_for_port, health_path, name=...)``: run a server command (a function of a
+    free port) in its own process group on 127.0.0.1, wait until ``GET health_path`` answers 200
+    and return its base URL; every server is stopped (SIGTERM, then SIGKILL) at teardown."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(command: Callable[[int], list[str]], health: str, *, name: str, timeout: float = 180) -> str:
+        port = _free_port()
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as fh:
+            proc = subprocess.Popen(command(port), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+                                    cwd=tmp_path)  # fmt: skip
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"{name} exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+            try:
+                with urllib.request.urlopen(url + health, timeout=2) as resp:
+                    if resp.status == 200:
+                        return url
+            except OSError:
+                time.sleep(0.5)
+        pytest.fail(f"{name}: no answer from {url + health} within {timeout} s:\n"
+                    f"{log.read_text(errors='replace')[-3000:]}")  # fmt: skip
+
+    yield start
+    for proc in procs:
+        stop_group(proc)
+
+
+def _compose(overrides: list[str]) -> dict[str, Any]:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from asl_recognition.cli import conf_dir
+
+    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    return {str(k): v for k, v in container.items()}
+
+
+@pytest.fixture(scope="session")
+def compose_config() -> Callable[[list[str]], dict[str, Any]]:
+    """A function composing ``conf/config.yaml`` with Hydra overrides into a plain dict (the
+    mapping the CLI hands :func:`~asl_recognition.job.run_job`)."""
+    return _compose

@@ -6,33 +6,24 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from asl_recognition import load_model
-from asl_recognition.cli import conf_dir
 from asl_recognition.job import JobData, JobResult, run_job
 from asl_recognition.testing import synthetic_images
 
 
-def _config(overrides: list[str]) -> dict[str, Any]:
-    with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    container = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(container, dict)
-    return {str(k): v for k, v in container.items()}
-
-
 @pytest.fixture(scope="module")
-def job(real_train, real_split, real_test, tmp_path_factory: pytest.TempPathFactory) -> JobResult:  # type: ignore[no-untyped-def]
+def job(real_train, real_split, real_test, tmp_path_factory: pytest.TempPathFactory,  # type: ignore[no-untyped-def]
+        compose_config: Callable[[list[str]], dict[str, Any]]) -> JobResult:
     """The default sklearn trainers (logistic regression and SVM) through the real main job."""
     # robustness and photos are exercised by tests/integration/test_compare_real.py; off here for time
-    cfg = _config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.corruptions={}",
+    cfg = compose_config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.corruptions={}",
                    "compare.photos_dir=null"])  # fmt: skip
     fit_part, validation = real_split
     data = JobData(real_train, fit_part, validation, real_test)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,14 +27,24 @@ def test_script_runs_as_a_file_path_and_reports_every_epoch(tmp_path: Path) -> N
     vdata = _data.save_npz(tmp_path / "val.npz", val.images, val.labels)
     metrics = tmp_path / "metrics.jsonl"
     out = tmp_path / "outputs" / "model"
+    # as in an Azure ML job: MLflow's store and the job's run come through the environment
+    from mlflow.tracking import MlflowClient
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(store)
+    run_id = client.create_run(client.create_experiment("job")).info.run_id
+    env = dict(os.environ, MLFLOW_TRACKING_URI=store, MLFLOW_RUN_ID=run_id)
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--data", str(data), "--validation", str(vdata),
          "--output_dir", str(out), "--metrics_file", str(metrics), "--arch", "seed",
          "--epochs", "2", "--hidden", "16", "--augment", "false", "--threads", "1",
          "--data_fingerprint", "abc"],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True, text=True, timeout=300, check=False, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    history = client.get_metric_history(run_id, PRIMARY_METRIC)
+    assert [m.step for m in history] == [0, 1, 2]  # every epoch, then the final value
+    assert all(0.0 <= m.value <= 1.0 for m in history)
     events = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert [e["event"] for e in events] == ["start", "epoch", "epoch", "done"]
     assert [e["epoch"] for e in events if e["event"] == "epoch"] == [1, 2]

@@ -30,6 +30,7 @@ from asl_recognition.trainers.cnn.sweep import SweepSpec, load_sweep_config, run
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
+    from asl_recognition.tracking import TrackedRun
 
 __all__ = ["KerasCnnTrainer"]
 
@@ -81,6 +82,12 @@ class KerasCnnTrainer:
         self.in_process = in_process
         self.workdir = workdir
         self.validation_fraction = validation_fraction
+        self._tracking: TrackedRun | None = None
+
+    def use_tracking(self, run: TrackedRun | None) -> None:
+        """Log per-epoch metrics to ``run`` and, when sweeping, each trial as a run nested under it
+        (:class:`~asl_recognition.trainers.base.TrackingUser`)."""
+        self._tracking = run
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.config.to_dict().items() if getattr(TrainConfig(), k) != v}
@@ -104,7 +111,7 @@ class KerasCnnTrainer:
                 assert val_file is not None
                 outcome = run_sweep(self.sweep_spec, config, workdir=workdir, train_file=train_file,
                                     validation_file=val_file, in_process=self.in_process,
-                                    data_fingerprint=fingerprint)
+                                    data_fingerprint=fingerprint, tracking=self._tracking)
                 model_dir, trials = outcome.best_model_dir, outcome.trials
                 logger.info("sweep best trial %d (%s) %s", outcome.best_number,
                             outcome.best_params, outcome.best_value)
@@ -131,6 +138,8 @@ class KerasCnnTrainer:
 
             def on_epoch(epoch: int, logs: dict[str, float]) -> bool:
                 task.advance(1, **{k: round(v, 4) for k, v in logs.items()})
+                if self._tracking is not None:
+                    self._tracking.log_metrics(logs, step=epoch)  # PRIMARY_METRIC among them
                 return False
 
             if self.in_process:

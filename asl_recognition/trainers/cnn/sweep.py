@@ -39,17 +39,21 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asl_recognition._validation import Interval, StrOptions, check_param, validate_params
 from asl_recognition.config import load_config, validate_config
 from asl_recognition.errors import AslRecognitionError, ConfigurationError
+from asl_recognition.tracking import redact_uri
 from asl_recognition.trainers.base import TrialRecord, TrialState
 from asl_recognition.trainers.cnn import _data
 from asl_recognition.trainers.cnn._runner import TrialRun, run_in_process, run_subprocess
 from asl_recognition.trainers.cnn.config import TrainConfig
 from asl_recognition.trainers.cnn.metrics import PRIMARY_METRIC, PRIMARY_METRIC_GOAL
 from asl_recognition.trainers.cnn.search_space import SearchSpace
+
+if TYPE_CHECKING:
+    from asl_recognition.tracking import TrackedRun
 
 __all__ = [
     "MedianPolicy",
@@ -211,12 +215,20 @@ def run_sweep(
     validation_file: Path,
     in_process: bool = False,
     data_fingerprint: str | None = None,
+    tracking: TrackedRun | None = None,
 ) -> SweepOutcome:
     """Run (or join) the sweep ``spec`` around ``base`` and return the best trial.
 
     Each trial trains ``base`` with the sampled parameters on ``train_file`` and is scored on
     ``validation_file`` (both ``.npz`` or CSV); the model of every completed trial is saved
-    under ``workdir/trial_<n>/model``.
+    under ``workdir/trial_<n>/model``. With ``tracking``, every trial is an MLflow run nested
+    under it (its parameters, per-epoch metrics and state), logged by run id: safe with
+    concurrent trials and with workers on other machines.
+
+    ``max_total_runs`` counts the trials of every worker of the study: a worker that joins a
+    study which has them all runs none, and a trial numbered past the limit (two workers
+    starting their last trials at once) is not trained but ended at once as failed, with the
+    user attribute ``over_limit``.
     """
     import optuna
 
@@ -234,48 +246,77 @@ def run_sweep(
     if in_process:
         arrays = (_data.load_arrays(train_file), _data.load_arrays(validation_file))
     metric = spec.primary_metric_name
+    remaining = spec.max_total_runs - len(study.get_trials(deepcopy=False))
 
     with progress.task(f"cnn sweep {spec.study_name}", total=spec.max_total_runs) as sweep_task:
 
         def objective(trial: Any) -> float:
+            if trial.number >= spec.max_total_runs:
+                trial.set_user_attr("over_limit", True)
+                trial.study.stop()
+                raise _OverLimit(f"trial {trial.number}: the study has its {spec.max_total_runs} trials")
             params = spec.space.suggest(trial)
             config = base.replace(**params, threads=threads)
             out = workdir / f"trial_{trial.number:04d}" / "model"
             trial.set_user_attr("model_dir", str(out.resolve()))
+            tags = {"optuna.study": spec.study_name, "optuna.trial": trial.number,
+                    "optuna.storage": redact_uri(storage)}  # fmt: skip
+            run = None if tracking is None else tracking.child(f"trial {trial.number}", params=params, tags=tags)
+            if run is not None:
+                trial.set_user_attr("mlflow_run_id", run.run_id)
+            try:
+                value = _trial(trial, config, out, run)
+            except optuna.TrialPruned:
+                if run is not None:
+                    run.set_tags({"state": "pruned"})
+                    run.finish("KILLED")
+                raise
+            except BaseException:
+                if run is not None:
+                    run.finish("FAILED")
+                raise
+            if run is not None:
+                run.set_tags({"state": "complete"})
+                run.finish()
+            return value
 
+        def _trial(trial: Any, config: TrainConfig, out: Path, run: TrackedRun | None) -> float:
             with progress.task(f"cnn trial {trial.number}", total=config.epochs) as t:
 
                 def on_epoch(epoch: int, logs: dict[str, float]) -> bool:
                     t.advance(1, **{k: round(v, 4) for k, v in logs.items() if k.startswith("val")})
+                    if run is not None:
+                        run.log_metrics(logs, step=epoch)
                     if metric not in logs:
                         return False
                     trial.report(logs[metric], epoch)
                     return bool(trial.should_prune())
 
-                run: TrialRun
+                trial_run: TrialRun
                 if arrays is not None:
-                    run = run_in_process(config, arrays[0], arrays[1], output_dir=out,
-                                         on_epoch=on_epoch, data_fingerprint=data_fingerprint)
+                    trial_run = run_in_process(config, arrays[0], arrays[1], output_dir=out,
+                                               on_epoch=on_epoch, data_fingerprint=data_fingerprint)
                 else:
-                    run = run_subprocess(config, train_file, validation_file, output_dir=out,
-                                         on_epoch=on_epoch, data_fingerprint=data_fingerprint)
-            trial.set_user_attr("duration_s", run.duration_s)
-            if run.pruned:
+                    trial_run = run_subprocess(config, train_file, validation_file, output_dir=out,
+                                               on_epoch=on_epoch, data_fingerprint=data_fingerprint)
+            trial.set_user_attr("duration_s", trial_run.duration_s)
+            if trial_run.pruned:
                 sweep_task.advance(1, pruned=trial.number)
                 raise optuna.TrialPruned()
-            if not run.history or metric not in run.history[-1]:
+            if not trial_run.history or metric not in trial_run.history[-1]:
                 raise ConfigurationError(f"trial {trial.number} logged no {metric!r} "
-                                         f"(logged: {sorted(run.history[-1]) if run.history else []})")
-            value = float(run.history[-1][metric])
+                                         f"(logged: {sorted(trial_run.history[-1]) if trial_run.history else []})")
+            value = float(trial_run.history[-1][metric])
             sweep_task.advance(1, last=round(value, 4))
             return value
 
-        study.optimize(
-            objective, n_trials=spec.max_total_runs, n_jobs=spec.max_concurrent_runs,
-            catch=(AslRecognitionError,),
-            callbacks=[optuna.study.MaxTrialsCallback(spec.max_total_runs, states=None)],
-        )
-    trials = [_record(t) for t in study.get_trials(deepcopy=False)]
+        if remaining > 0:
+            study.optimize(
+                objective, n_trials=remaining, n_jobs=spec.max_concurrent_runs,
+                catch=(AslRecognitionError,),
+                callbacks=[optuna.study.MaxTrialsCallback(spec.max_total_runs, states=None)],
+            )
+    trials = [_record(t) for t in study.get_trials(deepcopy=False) if not t.user_attrs.get("over_limit")]
     try:
         best = study.best_trial
     except ValueError as exc:
@@ -288,10 +329,15 @@ def run_sweep(
     )
 
 
+class _OverLimit(AslRecognitionError):
+    """A trial numbered past ``max_total_runs`` (other workers started the last ones)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """One sweep worker: ``python -m asl_recognition.trainers.cnn.sweep --sweep seed ...``.
 
-    Start several with the same ``--storage`` and ``--study_name`` to share one sweep.
+    Start several with the same ``--storage`` and ``--study_name`` to share one sweep; with
+    ``--tracking_uri`` (and ``--parent_run_id``) each trial is logged as an MLflow run.
     """
     p = argparse.ArgumentParser(prog="python -m asl_recognition.trainers.cnn.sweep")
     p.add_argument("--sweep", required=True, help="conf/sweep name or YAML path")
@@ -304,6 +350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="base training parameter, e.g. --set arch=seed --set epochs=2")
     p.add_argument("--in_process", action="store_true")
+    p.add_argument("--tracking_uri", default=None,
+                   help="MLflow tracking URI: log every trial as a run (nested under --parent_run_id)")
+    p.add_argument("--parent_run_id", default=None,
+                   help="MLflow run to nest the trials under (default: a new run per worker)")
+    p.add_argument("--experiment", default="asl_recognition", help="MLflow experiment of a new worker run")
     args = p.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(name)s %(message)s")
     try:
@@ -321,15 +372,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                 overrides[name] = json.loads(value)  # numbers, true/false, null
             except json.JSONDecodeError:
                 overrides[name] = value
-        outcome = run_sweep(spec, TrainConfig().replace(**overrides), workdir=Path(args.workdir),
-                            train_file=Path(args.data), validation_file=Path(args.validation),
-                            in_process=args.in_process)
+        tracking, own = _worker_run(args, spec)
+        try:
+            outcome = run_sweep(spec, TrainConfig().replace(**overrides), workdir=Path(args.workdir),
+                                train_file=Path(args.data), validation_file=Path(args.validation),
+                                in_process=args.in_process, tracking=tracking)
+        except BaseException:
+            if own and tracking is not None:
+                tracking.finish("FAILED")
+            raise
+        if own and tracking is not None:
+            tracking.finish()
     except AslRecognitionError as exc:
         logger.error("%s: %s", type(exc).__name__, exc)
         return 2
     logger.info("best trial %d: %s=%.4f params=%s model=%s", outcome.best_number,
                 spec.primary_metric_name, outcome.best_value, outcome.best_params, outcome.best_model_dir)
     return 0
+
+
+def _worker_run(args: argparse.Namespace, spec: SweepSpec) -> tuple[TrackedRun | None, bool]:
+    """The run this worker's trials nest under, and whether the worker created it (and ends it)."""
+    if args.tracking_uri is None:
+        if args.parent_run_id is not None:
+            raise ConfigurationError("--parent_run_id needs --tracking_uri")
+        return None, False
+    import socket
+
+    from asl_recognition.tracking import TrackedRun
+
+    if args.parent_run_id is not None:
+        return TrackedRun.attach(args.tracking_uri, args.parent_run_id), False
+    run = TrackedRun.create(args.tracking_uri, experiment=args.experiment,
+                            name=f"sweep {spec.study_name} on {socket.gethostname()} ({os.getpid()})",
+                            tags={"optuna.study": spec.study_name})  # fmt: skip
+    return run, True
 
 
 def _open_study(optuna: Any, storage: str, spec: SweepSpec) -> Any:

@@ -9,8 +9,9 @@ Usage (as a module or as a file path)::
 an ``.npz`` with ``images``/``labels``. Without ``--validation`` a leak-free split of
 ``--validation_fraction`` of the data is held out for the primary metric. The model is saved in
 the ``TrainedModel`` format into ``--output_dir``. After every epoch the script logs
-``PRIMARY_METRIC`` to the Azure run (only when running on Azure ML) and appends a JSON line to
-``--metrics_file`` (the hook the local sweep reads to prune trials).
+``PRIMARY_METRIC`` with MLflow when ``MLFLOW_TRACKING_URI`` is set (Azure ML jobs set it: SDK
+v2 sweeps and, with azureml-mlflow, v1 HyperDrive read it there), else to the Azure ML v1 run,
+and appends a JSON line to ``--metrics_file`` (the hook the local sweep reads to prune trials).
 
 Determinism: ``--seed`` goes to ``keras.utils.set_random_seed`` (Python, NumPy and the backend),
 which also seeds the augmentation layer, the shuffling and the weight initialisation. On one
@@ -261,12 +262,26 @@ def build_metadata(
 
 
 class _RunLogger:
-    """Logs metrics to the Azure ML run when on Azure, and as JSON lines to a file if asked."""
+    """Logs metrics to MLflow (the run of an Azure ML job, SDK v2 or v1 with azureml-mlflow, or any
+    store ``MLFLOW_TRACKING_URI`` names), else to the Azure ML v1 run, and as JSON lines to a
+    file if asked (what the local sweep reads)."""
 
     def __init__(self, metrics_file: str | None) -> None:
         self._file = Path(metrics_file) if metrics_file else None
         self._run: Any = None
-        if os.environ.get("AZUREML_RUN_ID"):  # set by Azure ML jobs; skip the slow import locally
+        self._mlflow: Any = None
+        self._steps: dict[str, int] = {}
+        if os.environ.get("MLFLOW_TRACKING_URI"):  # set in Azure ML jobs; locally only if the user sets it
+            try:
+                import mlflow
+            except ImportError:
+                logger.warning("MLFLOW_TRACKING_URI is set but mlflow is not installed; metrics not logged there")
+            else:
+                # an Azure ML job's environment names the job's run (MLFLOW_RUN_ID): attach to it
+                if mlflow.active_run() is None:
+                    mlflow.start_run(run_id=os.environ.get("MLFLOW_RUN_ID") or None)
+                self._mlflow = mlflow
+        if self._mlflow is None and os.environ.get("AZUREML_RUN_ID"):  # v1 job without azureml-mlflow
             from azureml.core import Run
 
             run = Run.get_context()
@@ -280,7 +295,11 @@ class _RunLogger:
                 fh.flush()
 
     def log(self, name: str, value: float) -> None:
-        if self._run is not None:
+        step = self._steps.get(name, 0)
+        self._steps[name] = step + 1
+        if self._mlflow is not None:
+            self._mlflow.log_metric(name, float(value), step=step)
+        elif self._run is not None:
             self._run.log(name, value)
 
 
