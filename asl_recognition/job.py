@@ -148,7 +148,7 @@ def run_job(
             split options), ``compare`` (Comparator options), ``seed``, ``report`` (bool) and
             ``azure`` (settings for trainers whose ``azure`` parameter is null) and ``workers``
             (trainers that train at once, each in a worker process; -1: one per core, see
-            :func:`asl_recognition._trainpool.default_workers`, as ``conf/config.yaml`` sets;
+            :func:`asl_recognition._workers.resolve_workers`, as ``conf/config.yaml`` sets;
             absent, None or 1: one after the other in this process, the safe choice for a
             script that has no ``if __name__ == "__main__":`` guard, which spawned workers need).
         output_dir: where ``models/<key>/``, ``best/`` and ``report/`` are written.
@@ -188,7 +188,7 @@ def run_job(
         entries = [TrainEntry(key, spec.name, trainers[key], spec.refit, tuple(uses[key]))
                    for key, spec in specs.items()]  # fmt: skip
         trained = train_entries(entries, fit=data.fit, validation=data.validation, train=data.train, seed=seed,
-                                models_dir=out / "models", workers=None if workers == -1 else workers or 1)  # fmt: skip
+                                models_dir=out / "models", workers=workers)  # fmt: skip
         results = {key: result for key, (result, _) in trained.items()}
         model_dirs = {key: path for key, (_, path) in trained.items()}
         for key, run in children.items():

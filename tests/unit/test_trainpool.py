@@ -104,3 +104,22 @@ def test_job_rejects_a_bad_workers_value(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match=r"'workers' must be None, -1 or an integer >= 1, got 0"):
         run_job({"trainer": {"lr": {"name": "sklearn", "params": {}}}, "workers": 0}, output_dir=tmp_path)
+
+
+def test_the_job_config_trains_in_worker_processes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``workers: -1`` (conf/config.yaml) reaches the pool: one worker per core, at most one per trainer."""
+    from asl_recognition.job import JobData, run_job
+
+    caplog.set_level(logging.INFO, logger="asl_recognition")
+    train, test = synthetic_dataset(6, seed=0), synthetic_dataset(2, seed=3)
+    cfg = {"workers": -1, "report": False,
+           "trainer": {"a": {"name": "sklearn", "params": {"max_iter": 40}},
+                       "b": {"name": "sklearn", "params": {"max_iter": 60}}},
+           "compare": {"bootstrap_samples": 0, "corruptions": {}, "latency_repeats": 1}}  # fmt: skip
+    run_job(cfg, output_dir=tmp_path, data=JobData(train, train, synthetic_dataset(2, seed=1), test))
+    expected = resolve_workers(-1, 2)
+    pooled = [r.getMessage() for r in caplog.records if "worker processes" in r.getMessage()]
+    if expected > 1:
+        assert pooled == [f"training 2 trainers in {expected} worker processes"], pooled
+    else:
+        assert pooled == []
