@@ -144,7 +144,7 @@ def _markdown(results: dict[str, Any]) -> str:
         f"CPU: {results['cpu']} ({results['cpus']} CPUs); quick run: {results['quick']}; "
         f"{results['started']}; load average {results['load_average']['before']:.1f} before, "
         f"{results['load_average']['after']:.1f} after. The load generator runs in its own process on "
-        "the same CPUs as the server, and other jobs shared the machine during the run, so the numbers are a floor. "
+        "the same CPUs as the server (a load average above 1 before the run means other work shared them). "
         "Each request opens its own connection (Connection: close).",
         "",
         "| scenario | protocol | served by | workers | concurrency | requests | errors | req/s | p50 ms | p99 ms |",
