@@ -41,7 +41,6 @@ __all__ = ["REPORT_FORMATS", "Comparator", "LabelledImages"]
 logger = logging.getLogger(__name__)
 
 REPORT_FORMATS: tuple[str, ...] = ("md", "json", "png", "html")
-_CHUNK = 1024
 
 
 class LabelledImages(Protocol):
