@@ -17,8 +17,13 @@ Routes (KServe's, plus the model metadata written here so that it can carry the 
     POST /v2/models/{name}/infer     JSON tensors or the binary tensor extension
 
 Inputs: ``pixels`` (UINT8/FP32/any numeric, ``[N, 28, 28]`` or ``[N, 784]``) or ``images``
-(BYTES ``[N]``: PNG/JPEG files; in JSON each one base64-encoded). Outputs: ``label`` (INT64
-``[N]``), ``letter`` (BYTES ``[N]``), ``probabilities`` (FP32 ``[N, classes]``, in label order).
+(BYTES ``[N]``: PNG/JPEG files; in JSON each one base64-encoded, in the binary tensor extension
+the files' raw bytes). Outputs: ``label`` (INT64 ``[N]``), ``letter`` (BYTES ``[N]``),
+``probabilities`` (FP32 ``[N, classes]``, in label order), in JSON or, when the request asks for
+them so (``binary_data_output``, or ``binary_data`` per requested output), as binary tensors.
+
+Binary requests (``Inference-Header-Content-Length``) are read by :func:`binary_request`: KServe's
+own decoder turns every binary BYTES element into UTF-8 text, which an encoded photo is not.
 Request parameter ``top_k`` is accepted and validated as on ``/score``. Errors answer
 ``{"error": "..."}`` with 400 (bad request), 401 (key), 404 (model), 413 (limits) or 415.
 """
@@ -33,6 +38,7 @@ import concurrent.futures
 import contextlib
 import logging
 import os
+import re
 import socket
 import struct
 import sys
@@ -48,7 +54,8 @@ from asl_recognition.deploy._scoring import Scorer
 from asl_recognition.errors import RequestError
 
 __all__ = [
-    "INPUTS", "OUTPUTS", "READY_LINE", "build_server", "main", "model_metadata", "parse_tensors", "score_tensors",
+    "INPUTS", "OUTPUTS", "READY_LINE", "binary_request", "build_server", "main", "model_metadata", "parse_tensors",
+    "score_tensors",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -58,6 +65,8 @@ INPUTS = (
     {"name": "pixels", "datatype": "FP32", "shape": [-1, 28, 28]},
     {"name": "images", "datatype": "BYTES", "shape": [-1]},
 )
+#: base64 text; a PNG/JPEG file never is (its signature holds bytes outside this alphabet)
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
 _PIXEL_TYPES = frozenset({"UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
                           "FP16", "FP32", "FP64"})  # fmt: skip
 
@@ -102,20 +111,88 @@ def model_metadata(name: str, scorer: Scorer) -> dict[str, Any]:
 
 
 def _images(values: np.ndarray[Any, Any], field: str) -> list[bytes]:
-    """BYTES elements as files: raw bytes (binary extension) or base64 text (JSON)."""
+    """BYTES elements as files: raw bytes (binary extension) or base64 text (JSON). A binary
+    element that is base64 text (as clients sent photos before raw bytes were read) is decoded."""
     blobs: list[bytes] = []
     for i, item in enumerate(values.reshape(-1).tolist()):
-        if isinstance(item, str):
+        if isinstance(item, bytes):
+            blobs.append(_base64_or_none(item) or item)
+        elif isinstance(item, str):
             text = item.partition(",")[2] if item.startswith("data:") else item
             try:
                 blobs.append(base64.b64decode(text, validate=True))
             except (binascii.Error, ValueError) as exc:
                 raise RequestError(f"{field}[{i}] is not valid base64: {exc}") from None
-        elif isinstance(item, bytes):
-            blobs.append(item)
         else:
             raise RequestError(f"{field}[{i}] must be a PNG or JPEG file, got {type(item).__name__}")
     return blobs
+
+
+def _base64_or_none(item: bytes) -> bytes | None:
+    """The decoded bytes when ``item`` is base64 text (or a base64 data: URL), else None."""
+    text = item.partition(b",")[2] if item.startswith(b"data:") else item
+    if not _BASE64_TEXT.fullmatch(text):
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def binary_request(body: bytes, json_length: Any, model_name: str) -> Any:
+    """A request in the binary tensor extension (a JSON header of ``json_length`` bytes, then the
+    tensors' bytes) as a kserve ``InferRequest``, each binary tensor kept as the bytes it came as
+    (``as_numpy`` decodes them: BYTES elements stay ``bytes``, numbers are read in place).
+
+    Raises:
+        RequestError: the header is not JSON, or a tensor's size or fields do not add up.
+    """
+    import orjson
+    from kserve.protocol.infer_type import InferInput, InferRequest, RequestedOutput
+
+    try:
+        size = int(json_length)
+    except (TypeError, ValueError):
+        raise RequestError(f"header Inference-Header-Content-Length must be a byte count, "
+                           f"got {json_length!r}") from None  # fmt: skip
+    if not 0 < size <= len(body):
+        raise RequestError(f"header Inference-Header-Content-Length is {size:,}, but the body has {len(body):,} bytes")
+    try:
+        header = orjson.loads(body[:size])
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(f"the first {size:,} bytes of the body (Inference-Header-Content-Length) are not "
+                           f"JSON: {exc}") from None  # fmt: skip
+    specs = header.get("inputs") if isinstance(header, dict) else None
+    if not isinstance(specs, list):
+        raise RequestError("not a valid OIP inference request: 'inputs' must be a list of tensors")
+    inputs, start = [], size
+    for k, spec in enumerate(specs):
+        if not isinstance(spec, dict) or not {"name", "shape", "datatype"} <= spec.keys():
+            raise RequestError(f"not a valid OIP inference request: inputs[{k}] needs name, shape and datatype")
+        params = spec.get("parameters") or None
+        tensor = InferInput(name=str(spec["name"]), shape=spec["shape"], datatype=str(spec["datatype"]),
+                            parameters=params)  # fmt: skip
+        if spec.get("data") is not None:
+            tensor.data = spec["data"]
+        elif isinstance(params, dict) and isinstance(params.get("binary_data_size"), int):
+            end = start + params["binary_data_size"]
+            if params["binary_data_size"] < 0 or end > len(body):
+                raise RequestError(f"input {tensor.name!r}: binary_data_size {params['binary_data_size']:,} runs "
+                                   f"past the end of the body")  # fmt: skip
+            tensor._raw_data = body[start:end]  # as kserve's own decoder does, without the UTF-8 step
+            start = end
+        else:
+            raise RequestError(f"input {tensor.name!r} has neither 'data' nor parameters.binary_data_size")
+        inputs.append(tensor)
+    if start != len(body):
+        raise RequestError(f"the body has {len(body) - start:,} bytes after the tensors its header describes")
+    outputs = header.get("outputs")
+    requested = None
+    if isinstance(outputs, list):
+        requested = [RequestedOutput(name=str(o.get("name")), parameters=o.get("parameters"))
+                     for o in outputs if isinstance(o, dict)]  # fmt: skip
+    return InferRequest(model_name=model_name, infer_inputs=inputs, request_id=header.get("id"),
+                        parameters=header.get("parameters"), request_outputs=requested or None)  # fmt: skip
 
 
 def parse_tensors(inputs: dict[str, Any], scorer: Scorer, *, top_k: Any = None) -> ScoringRequest:
@@ -259,12 +336,10 @@ def build_server(scorer: Scorer, *, name: str, host: str, port: int, threads: in
             top_k = (request.parameters or {}).get("top_k")
             parsed = parse_tensors({t.name: t for t in request.inputs}, scorer, top_k=top_k)
             tensors = score_tensors(parsed, scorer)
-            outputs = []
-            for spec in OUTPUTS(len(scorer.model.labels)):
-                values = tensors[spec["name"]]
-                out = InferOutput(name=spec["name"], shape=list(values.shape), datatype=spec["datatype"])
-                out.set_data_from_numpy(values, binary_data=False)
-                outputs.append(out)
+            # numpy data: KServe encodes each output once, as JSON or binary (as the request asks)
+            outputs = [InferOutput(name=spec["name"], shape=list(tensors[spec["name"]].shape),
+                                   datatype=spec["datatype"], data=tensors[spec["name"]])
+                       for spec in OUTPUTS(len(scorer.model.labels))]  # fmt: skip
             return InferResponse(
                 response_id=request.id or "",
                 model_name=name,
@@ -279,10 +354,18 @@ def build_server(scorer: Scorer, *, name: str, host: str, port: int, threads: in
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(executor, self._infer, payload)
 
+    class AslDataPlane(DataPlane):  # type: ignore[misc]
+        """KServe's data plane, with binary requests read by :func:`binary_request`."""
+
+        def decode_inference_request(self, body: Any, headers: Any, model_name: str) -> Any:
+            if isinstance(body, bytes):
+                return binary_request(body, headers.get("inference-header-content-length"), model_name)
+            return super().decode_inference_request(body, headers, model_name)
+
     repository = ModelRepository()
     model = AslModel()
     repository.update(model)
-    dataplane = DataPlane(model_registry=repository)
+    dataplane = AslDataPlane(model_registry=repository)
     rest = RESTServer(
         "kserve.model_server:app", dataplane, ModelRepositoryExtension(model_registry=repository), port,
     )  # fmt: skip
@@ -320,12 +403,7 @@ def build_server(scorer: Scorer, *, name: str, host: str, port: int, threads: in
 
     async def other_error(request: Request, exc: Exception) -> Any:
         if _from_kserve_decoder(exc):  # a body KServe's decoder could not read: the client's fault
-            message = f"malformed inference request: {str(exc)[:300]}"
-            if isinstance(exc, InferenceError) and "UTF-8" in str(exc):
-                # KServe's REST decoder turns binary BYTES tensors into UTF-8 text
-                message = ("BYTES tensors in the binary extension must be UTF-8 text: send each photo "
-                           "base64-encoded (in JSON, or binary_data=False in tritonclient)")  # fmt: skip
-            return await request_error(request, RequestError(message))
+            return await request_error(request, RequestError(f"malformed inference request: {str(exc)[:300]}"))
         handler = kserve_handlers[InferenceError if isinstance(exc, InferenceError) else Exception]
         return await handler(request, exc)
 

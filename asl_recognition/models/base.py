@@ -42,6 +42,7 @@ Example (with a tiny model type defined inline):
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as _dt
 import json
@@ -385,12 +386,19 @@ def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
     return meta
 
 
+#: The ``prefer`` of the :func:`load_model` call in progress: models saved inside a model
+#: directory (a photo model's pixel expert, a product's members) are loaded with it too.
+_PREFER: contextvars.ContextVar[str | None] = contextvars.ContextVar("asl_load_prefer", default=None)
+
+
 def load_model(path: str | os.PathLike[str], *, prefer: str | None = None) -> TrainedModel:
     """Load a model saved by any backend from directory ``path``.
 
     Args:
         path: a directory written by :meth:`TrainedModel.save`.
-        prefer: ``"onnx"`` to serve the model's ONNX export through onnxruntime when it has one.
+        prefer: ``"onnx"`` to serve the model's ONNX export through onnxruntime when it has one;
+            the models saved inside ``path`` (a photo model's pixel expert, a product's members)
+            are loaded with the same preference. None inside such a load: the enclosing call's.
 
     Raises:
         ModelFormatError: not a model directory, unsupported version, or missing files.
@@ -399,6 +407,7 @@ def load_model(path: str | os.PathLike[str], *, prefer: str | None = None) -> Tr
     """
     directory = Path(path)
     meta = read_metadata(directory)
+    prefer = _PREFER.get() if prefer is None else prefer
     wanted = "onnx" if prefer == "onnx" and "onnx" in meta.files else meta.model_type
     try:
         cls = model_types.get(wanted)
@@ -406,6 +415,10 @@ def load_model(path: str | os.PathLike[str], *, prefer: str | None = None) -> Tr
         if "onnx" not in meta.files or wanted == "onnx":
             raise
         cls = model_types.get("onnx")
-    model = cls._load(directory, meta)
+    token = _PREFER.set(prefer)
+    try:
+        model = cls._load(directory, meta)
+    finally:
+        _PREFER.reset(token)
     model.source_dir = directory.resolve()
     return model

@@ -24,6 +24,7 @@ import requests
 
 from asl_recognition import get_trainer, load_model
 from asl_recognition.data import Dataset
+from asl_recognition.data.letters import label_to_letter
 from asl_recognition.deploy import Service, get_deployer
 from asl_recognition.deploy._requests import ScoringRequest
 from asl_recognition.deploy._scoring import Scorer
@@ -234,7 +235,7 @@ def test_bad_requests_get_oip_errors_with_4xx(services: dict[str, OipService], r
 def test_a_third_party_oip_client_gets_the_letters(
     services: dict[str, OipService], model_dirs: dict[str, Path], rows: npt.NDArray[np.uint8], photo_files: list[Path]
 ) -> None:
-    """``tritonclient.http``, unmodified: binary tensors in and out, JSON, BYTES photos."""
+    """``tritonclient.http``, unmodified: binary tensors in and out, JSON, base64 BYTES photos."""
     import tritonclient.http as triton
 
     svc = services["onnx-export"]
@@ -252,20 +253,84 @@ def test_a_third_party_oip_client_gets_the_letters(
         letters = [x.decode() if isinstance(x, bytes) else x for x in result.as_numpy("letter").tolist()]
         assert letters == _in_process(model, pixels=rows)
         assert result.as_numpy("probabilities").shape == (N_ROWS, len(model.labels))
-    # KServe's REST decoder reads BYTES elements as UTF-8 text: photos go base64-encoded
+    # photos: base64 text in JSON, and (below) the files' raw bytes as binary tensors
     photos = triton.InferInput("images", [len(photo_files)], "BYTES")
     encoded = [base64.b64encode(p.read_bytes()) for p in photo_files]
     photos.set_data_from_numpy(np.array(encoded, dtype=np.object_), binary_data=False)
     result = client.infer(svc.model_name, [photos], headers=dict(AUTH))
     assert [x.decode() for x in result.as_numpy("letter").tolist()] == _in_process(model, photos=photo_files)
-    raw = triton.InferInput("images", [1], "BYTES")
-    raw.set_data_from_numpy(np.array([photo_files[0].read_bytes()], dtype=np.object_))  # binary: refused, 4xx
-    with pytest.raises(Exception, match=r"\[400\].*base64"):
-        client.infer(svc.model_name, [raw], headers=dict(AUTH))
+    bad_photo = triton.InferInput("images", [1], "BYTES")
+    bad_photo.set_data_from_numpy(np.array([b"\xff\xd8 not a JPEG"], dtype=np.object_), binary_data=True)
+    with pytest.raises(Exception, match=r"\[400\].*not a readable image"):
+        client.infer(svc.model_name, [bad_photo], headers=dict(AUTH))
     bad = triton.InferInput("pixels", [1, 3], "UINT8")
     bad.set_data_from_numpy(np.zeros((1, 3), np.uint8))
     with pytest.raises(Exception, match=r"\[400\].*must have shape"):
         client.infer(svc.model_name, [bad], headers=dict(AUTH))
+
+
+def test_tritonclient_sends_raw_photo_bytes(
+    services: dict[str, OipService], model_dirs: dict[str, Path], photo_files: list[Path]
+) -> None:
+    """Raw JPEG bytes with ``binary_data=True`` (the binary tensor extension), answered in JSON and
+    as binary tensors: the letters and probabilities of ``predict_photos`` in this process."""
+    import tritonclient.http as triton
+
+    svc = services["onnx-export"]
+    model = load_model(model_dirs["keras"], prefer="onnx")
+    expected = [label_to_letter(y) for y in model.predict_photos(photo_files)]
+    client = triton.InferenceServerClient(svc.base_uri.removeprefix("http://"))
+    raw = triton.InferInput("images", [len(photo_files)], "BYTES")
+    raw.set_data_from_numpy(np.array([p.read_bytes() for p in photo_files], dtype=np.object_), binary_data=True)
+    for binary in (False, True):
+        wanted = [triton.InferRequestedOutput(n, binary_data=binary) for n in ("letter", "probabilities", "label")]
+        result = client.infer(svc.model_name, [raw], outputs=wanted, headers=dict(AUTH))
+        letters = [x.decode() if isinstance(x, bytes) else x for x in result.as_numpy("letter").tolist()]
+        assert letters == expected
+        np.testing.assert_allclose(result.as_numpy("probabilities"), model.predict_photos_proba(photo_files),
+                                   atol=1e-5)  # fmt: skip
+        assert result.as_numpy("label").tolist() == model.predict_photos(photo_files).tolist()
+    first = client.infer(svc.model_name, [raw], headers=dict(AUTH))  # all outputs, as the request's default
+    assert first.as_numpy("letter").tolist()[0] in (expected[0], expected[0].encode())
+
+
+def test_binary_requests_are_checked_and_answered_in_binary(
+    services: dict[str, OipService], photo_files: list[Path]
+) -> None:
+    """The binary extension by hand: a binary answer when asked for, and 400s for bodies that do
+    not add up (sizes, header length, element lengths)."""
+    import struct
+
+    svc = services["onnx"]
+    photo = photo_files[0].read_bytes()
+    element = struct.pack("<I", len(photo)) + photo
+
+    def send(header: dict[str, Any], tail: bytes, *, json_length: int | None = None) -> requests.Response:
+        head = json.dumps(header).encode()
+        length = len(head) if json_length is None else json_length
+        return requests.post(svc.scoring_uri, data=head + tail, timeout=60,
+                             headers={**AUTH, "Inference-Header-Content-Length": str(length)})  # fmt: skip
+
+    tensor = {"name": "images", "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": len(element)}}
+    ok = send({"inputs": [tensor], "parameters": {"binary_data_output": True}}, element)
+    assert ok.status_code == 200, ok.text
+    json_length = int(ok.headers["inference-header-content-length"])
+    answer = json.loads(ok.content[:json_length])
+    assert [o["name"] for o in answer["outputs"]] == ["label", "letter", "probabilities"]
+    assert all("data" not in o and o["parameters"]["binary_data_size"] > 0 for o in answer["outputs"])
+    assert len(ok.content) == json_length + sum(o["parameters"]["binary_data_size"] for o in answer["outputs"])
+    bad = [
+        send({"inputs": [tensor]}, element[:-1]),  # shorter than binary_data_size
+        send({"inputs": [tensor]}, element + b"extra"),  # bytes nothing describes
+        send({"inputs": [tensor]}, element, json_length=7),  # the header is not 7 bytes long
+        send({"inputs": [dict(tensor, parameters={})]}, element),  # no data, no size
+        send({"inputs": [tensor]}, struct.pack("<I", len(photo) + 9) + photo),  # element longer than the tensor
+        send({"inputs": [dict(tensor, shape=[2])]}, element),  # one element, shape says two
+    ]
+    for resp in bad:
+        assert resp.status_code == 400, resp.text
+        assert set(resp.json()) == {"error"}
+    assert svc.state == "Healthy"
 
 
 def test_concurrent_mixed_requests(

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from asl_recognition import get_trainer, load_model
+from asl_recognition.data.letters import label_to_letter
 from asl_recognition.data.photos import load_photo_dataset
 from asl_recognition.deploy import get_deployer
 from asl_recognition.deploy.client import ScoringClient, predict_command
@@ -103,3 +104,15 @@ def test_the_oip_service_reads_photos_with_the_photo_model(
         assert client.predict_images(files, top_k=1)["result"] == expected
         pixels = np.zeros((2, 28, 28), np.uint8)  # pixel rows reach its pixel expert
         assert client.predict_pixels(pixels)["result"] == load_model(photo_model_dir).predict(pixels).tolist()
+        # an unmodified tritonclient sending a real photo's raw bytes (binary tensor extension)
+        import tritonclient.http as triton
+
+        triton_client = triton.InferenceServerClient(svc.base_uri.removeprefix("http://"))
+        model = load_model(photo_model_dir)
+        for path in files[:3]:
+            raw = triton.InferInput("images", [1], "BYTES")
+            raw.set_data_from_numpy(np.array([path.read_bytes()], dtype=np.object_), binary_data=True)
+            result = triton_client.infer(svc.model_name, [raw], headers={"Authorization": "Bearer pk"})
+            (letter,) = result.as_numpy("letter").tolist()
+            (label,) = model.predict_photos([path]).tolist()
+            assert letter.decode() == label_to_letter(label)
