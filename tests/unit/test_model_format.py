@@ -142,3 +142,53 @@ def test_garbage_onnx_is_a_format_error() -> None:
     meta = ModelMetadata.create(model_type="onnx", backend="test", labels=VALID_LABELS)
     with pytest.raises(ModelFormatError, match="not a loadable ONNX model"):
         OnnxModel(metadata=meta, onnx_bytes=b"garbage").predict(np.zeros((1, 784)))
+
+
+def test_prefer_onnx_reaches_the_models_saved_inside_a_model(tmp_path: Path) -> None:
+    """``load_model(dir, prefer="onnx")`` (the service's default runtime) loads a product's
+    members, and a photo model's pixel expert, through their ONNX exports too."""
+    pytest.importorskip("skl2onnx")
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    from asl_recognition.models import TrainedModel
+    from asl_recognition.models.base import register_model_type
+    from asl_recognition.models.onnx import OnnxModel
+    from asl_recognition.models.product import ProductModel
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, 784)).astype(np.float32)
+    clf = LogisticRegression(max_iter=50).fit(x / 255, np.repeat([0, 1], 20))
+    onnx_bytes = to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}}).SerializeToString()
+
+    @register_model_type("test-native-and-onnx")
+    class NativeAndOnnx(TrainedModel):
+        """A flavour of its own that also saves an ONNX export (as the Keras flavour does)."""
+
+        model_type = "test-native-and-onnx"
+
+        def _predict_proba(self, images: np.ndarray) -> np.ndarray:
+            return np.tile(np.float32([0.5, 0.5]), (len(images), 1))
+
+        def _save_files(self, directory: Path) -> dict[str, str]:
+            (directory / "model.onnx").write_bytes(onnx_bytes)
+            return {"onnx": "model.onnx"}
+
+        @classmethod
+        def _load(cls, directory: Path, metadata: ModelMetadata) -> NativeAndOnnx:
+            return cls(metadata=metadata)
+
+    def member() -> NativeAndOnnx:
+        return NativeAndOnnx(metadata=ModelMetadata.create(
+            model_type="test-native-and-onnx", backend="test", labels=(0, 1),
+            extra={"onnx": {"input_layout": "flat", "input_scale": 1 / 255}}))  # fmt: skip
+
+    saved = ProductModel({"a": member(), "b": member()}).save(tmp_path / "product")
+    native = load_model(saved)
+    assert isinstance(native, ProductModel)
+    assert all(type(m).__name__ == "NativeAndOnnx" for m in native.members.values())
+    served = load_model(saved, prefer="onnx")
+    assert isinstance(served, ProductModel)  # the product itself has no export
+    assert all(isinstance(m, OnnxModel) for m in served.members.values())
+    np.testing.assert_allclose(served.members["a"].predict_proba(x[:4]), clf.predict_proba(x[:4] / 255), atol=1e-5)
+    assert all(type(m).__name__ == "NativeAndOnnx" for m in load_model(saved).members.values())  # no leftover
