@@ -114,9 +114,12 @@ def limit_threads(threads: int, model: TrainedModel | None = None) -> None:
 
     Covers the BLAS/OpenMP pools that numpy and scikit-learn use (through threadpoolctl, when
     installed), TensorFlow's pools (its ``TF_NUM_*_THREADS`` variables, unless set; they act
-    when TensorFlow is first imported, so call this before loading the model) and
-    onnxruntime's pool of an ``onnx`` model.
+    when TensorFlow is first imported, so call this before loading the model), the hand
+    detector's LiteRT interpreters and onnxruntime's pool of an ``onnx`` model.
     """
+    from asl_recognition.photo.handpose import set_threads as set_hand_threads
+
+    set_hand_threads(threads)
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     try:
@@ -199,6 +202,10 @@ class Scorer:
         model = load_model(model_dir, prefer="onnx" if runtime == "fastest" else None)
         limit_threads(threads, model)
         model.predict_proba(np.zeros((1, 28, 28), dtype=np.float32))  # warm up lazy sessions
+        if model.reads_photos:  # and the hand detector's interpreters, before the first photo
+            from asl_recognition.photo.handpose import hand_detector_available
+
+            hand_detector_available()
         logger.info("loaded %r from %s (%d compute thread(s))", model, model_dir, threads)
         return cls(
             model,

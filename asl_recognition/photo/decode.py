@@ -194,8 +194,8 @@ def colour_photo(im: Any) -> npt.NDArray[np.uint8] | None:
         rgba = im.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         rgb = np.asarray(Image.alpha_composite(background, rgba).convert("RGB"), dtype=np.uint8)
-    else:
-        rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    else:  # (an RGB image's pixels are read as they are: convert("RGB") would copy them first)
+        rgb = np.asarray(im if im.mode == "RGB" else im.convert("RGB"), dtype=np.uint8)
     return rgb if is_colour_photo(rgb) else None
 
 

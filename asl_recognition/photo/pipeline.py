@@ -21,7 +21,7 @@ from asl_recognition.errors import InvalidParameterError
 from asl_recognition.photo.handpose import HandPose
 from asl_recognition.photo.localize import HandBox, find_hand, hand_mask_in_box
 from asl_recognition.photo.mirror import is_other_side, mirror
-from asl_recognition.photo.normalize import crop_to_28, match_contrast
+from asl_recognition.photo.normalize import crop_to_28, cut_square, match_contrast
 
 __all__ = ["HandObservation", "PhotoResult", "is_colour_photo", "preprocess_photo", "to_luma"]
 
@@ -76,9 +76,13 @@ def is_colour_photo(rgb: npt.NDArray[np.uint8]) -> bool:
     >>> is_colour_photo(np.full((8, 8, 3), 100, np.uint8))
     False
     """
-    x = rgb.astype(np.int16)
-    chroma = np.abs(x[..., 0] - x[..., 1]) + np.abs(x[..., 1] - x[..., 2])
-    return bool(chroma.mean() > MIN_CHROMA)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    total = 0
+    for x, y in ((r, g), (g, b)):  # |x - y| in uint8 (no overflow), summed exactly
+        diff = np.maximum(x, y)
+        diff -= np.minimum(x, y)
+        total += int(diff.sum(dtype=np.int64))
+    return total > MIN_CHROMA * r.size
 
 
 def preprocess_photo(
@@ -102,7 +106,8 @@ def preprocess_photo(
         left, top = (w - side) // 2, (h - side) // 2
     else:
         side, left, top = hand.side, hand.left, hand.top
-    image = crop_to_28(to_luma(arr), left=left, top=top, side=side)
+    # luma of the square only (pointwise, so the same pixels as cutting the luma of the photo)
+    image = crop_to_28(to_luma(cut_square(arr, left=left, top=top, side=side)), left=0, top=0, side=side)
     if normalize_contrast:
         image = match_contrast(image, None if hand is None else hand_mask_in_box(arr, hand))
     flip = hand is not None and hand.pose is not None and is_other_side(hand.pose.side_score)

@@ -135,3 +135,24 @@ def test_landmarks_are_read_in_sign_mnist_images(real_test: Any) -> None:
     assert found.mean() >= 0.85
     span = np.ptp(points[found], axis=1).max(axis=1)  # the hand fills most of the crop
     assert 12 < np.median(span) < 28
+
+
+def test_more_detector_threads_find_the_same_hands(photos: list[tuple[Path, np.ndarray]]) -> None:
+    """``handpose.set_threads`` (what a server worker's thread cap sets) changes the interpreters,
+    not what they find."""
+    from asl_recognition.photo import handpose
+
+    assert hand_detector_available()
+    one = [find_hand(rgb) for _, rgb in photos[::25]]
+    single = handpose._models()
+    try:
+        handpose.set_threads(2)
+        assert handpose._models() is not single  # new interpreters, two threads each
+        two = [find_hand(rgb) for _, rgb in photos[::25]]
+    finally:
+        handpose.set_threads(1)
+    assert handpose._models() is single
+    for a, b in zip(one, two, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None and a.pose is not None and b.pose is not None:
+            np.testing.assert_allclose(a.pose.landmarks, b.pose.landmarks, atol=0.05)

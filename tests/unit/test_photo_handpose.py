@@ -131,3 +131,11 @@ def test_silhouette_mask_follows_the_landmarks_and_the_placed_crop() -> None:
 def test_find_hand_rejects_an_unknown_detector() -> None:
     with pytest.raises(InvalidParameterError, match="detector"):
         find_hand(np.zeros((50, 50, 3), np.uint8), detector="yolo")
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_detector_threads_must_be_a_positive_integer(bad: object) -> None:
+    from asl_recognition.photo.handpose import set_threads
+
+    with pytest.raises(InvalidParameterError, match="threads"):
+        set_threads(bad)  # type: ignore[arg-type]
