@@ -32,12 +32,14 @@ async def _one(host: str, port: int, request: bytes) -> tuple[int, float]:
     return status, time.perf_counter() - start
 
 
-async def _run(url: str, body: bytes, content_type: str, n: int, concurrency: int) -> dict[str, object]:
+async def _run(url: str, body: bytes, content_type: str, n: int, concurrency: int,
+               headers: tuple[str, ...] = ()) -> dict[str, object]:  # fmt: skip
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    extra = "".join(f"{h}\r\n" for h in headers)
     request = (
         f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"{extra}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode() + body
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
@@ -77,10 +79,10 @@ def main() -> None:
     parser.add_argument("--content-type", default="application/json")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--header", action="append", default=[], help="an extra 'Name: value' header")
     args = parser.parse_args()
-    result = asyncio.run(
-        _run(args.url, args.body_file.read_bytes(), args.content_type, args.requests, args.concurrency)
-    )
+    body = args.body_file.read_bytes()
+    result = asyncio.run(_run(args.url, body, args.content_type, args.requests, args.concurrency, tuple(args.header)))
     sys.stdout.write(json.dumps(result) + "\n")
 
 

@@ -12,7 +12,8 @@ through OIP v2 (:class:`~asl_recognition.deploy.oip.OipDeployer`), default worke
   per request: 10,000 requests at concurrency 16 and 1,000 at concurrency 1;
 * photo: a photo-native model (trained here on Sign MNIST alone: the serving cost, hand
   detection included, does not depend on its training photos), one 640x480 JPEG per request
-  at concurrency 8;
+  at concurrency 8: base64 in JSON through both protocols, and its raw bytes as a binary BYTES
+  tensor (OIP's binary tensor extension, as ``tritonclient`` sends it) through OIP;
 * cnn: a small CNN (one epoch) served by Keras (``runtime="native"``) and through its ONNX
   export (``runtime="fastest"``, the default), one row per request at concurrency 16 and 1.
 
@@ -28,6 +29,7 @@ import io
 import json
 import os
 import platform
+import struct
 import sys
 import tempfile
 import time
@@ -74,10 +76,19 @@ def _letters(protocol: str, answer: dict[str, Any]) -> list[str]:
     return list(answer["letters"])
 
 
-def _post(url: str, body: bytes) -> Any:
+def _photo_binary(jpeg: bytes) -> tuple[bytes, dict[str, str]]:
+    """An OIP request with the photo's raw bytes as a binary BYTES tensor, and its extra header."""
+    element = struct.pack("<I", len(jpeg)) + jpeg
+    tensor = {"name": "images", "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": len(element)}}
+    head = json.dumps({"inputs": [tensor]}).encode()
+    return head + element, {"Inference-Header-Content-Length": str(len(head))}
+
+
+def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> Any:
     import requests
 
-    resp = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=120)
+    resp = requests.post(url, data=body, headers={"Content-Type": "application/json", **(headers or {})},
+                         timeout=120)  # fmt: skip
     resp.raise_for_status()
     return resp.json()
 
@@ -88,7 +99,7 @@ def _serve(protocol: str, model_dir: Path, **params: Any) -> Any:
 
 def run_scenario(
     name: str, model_dir: Path, body_for: Callable[[str], bytes], runs: list[tuple[int, int]], workdir: Path,
-    *, protocols: tuple[str, ...] = ("score", "oip"), **params: Any,
+    *, protocols: tuple[str, ...] = ("score", "oip"), headers: dict[str, str] | None = None, **params: Any,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Serve ``model_dir`` per protocol and run the loadgen ``runs`` ((requests, concurrency))."""
     rows: list[dict[str, Any]] = []
@@ -96,10 +107,10 @@ def run_scenario(
         svc = _serve(protocol, model_dir, **params)
         try:
             body = body_for(protocol)
-            letters = _letters(protocol, _post(svc.scoring_uri, body))
-            loadgen(svc.scoring_uri, body, 50, 4, workdir)  # warm-up
+            letters = _letters(protocol, _post(svc.scoring_uri, body, headers))
+            loadgen(svc.scoring_uri, body, 50, 4, workdir, headers)  # warm-up
             for n, concurrency in runs:
-                result = loadgen(svc.scoring_uri, body, n, concurrency, workdir)
+                result = loadgen(svc.scoring_uri, body, n, concurrency, workdir, headers)
                 rows.append({"scenario": name, "protocol": protocol, "letters": letters,
                              "workers": getattr(svc, "_workers", None), **params, **result})  # fmt: skip
                 print(json.dumps(rows[-1]), flush=True)
@@ -182,6 +193,9 @@ def main() -> None:
             photo_dir = _photo_model(workdir)
             runs += run_scenario("photo 640x480 JPEG", photo_dir, lambda p: _photo_body(p, jpeg),
                                  [(1_000 // scale, 8)], workdir)  # fmt: skip
+            binary, headers = _photo_binary(jpeg)
+            runs += run_scenario("photo 640x480 JPEG, raw bytes", photo_dir, lambda p: binary,
+                                 [(1_000 // scale, 8)], workdir, protocols=("oip",), headers=headers)  # fmt: skip
         if "cnn" not in args.skip:
             cnn_dir = _cnn_model(workdir)
             from asl_recognition.data import load_dataset

@@ -126,13 +126,15 @@ def seed_server(model_dir: Path, workers: int, workdir: Path) -> Any:
         log.close()
 
 
-def loadgen(url: str, body: bytes, n: int, concurrency: int, workdir: Path) -> dict[str, Any]:
+def loadgen(url: str, body: bytes, n: int, concurrency: int, workdir: Path,
+            headers: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run benchmarks/_loadgen.py in its own process and return its JSON result."""
     body_file = workdir / "body.bin"
     body_file.write_bytes(body)
+    extra = [arg for name, value in (headers or {}).items() for arg in ("--header", f"{name}: {value}")]
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "_loadgen.py"), "--url", url,
-         "--body-file", str(body_file), "--requests", str(n), "--concurrency", str(concurrency)],
+         "--body-file", str(body_file), "--requests", str(n), "--concurrency", str(concurrency), *extra],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(out.stdout)
