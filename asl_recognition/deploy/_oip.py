@@ -263,7 +263,12 @@ class _Guard:
         if length.isdigit() and int(length) > limit:
             await _error(send, 413, too_long)
             return
-        if "content-type" not in headers and "inference-header-content-length" not in headers:
+        if "inference-header-content-length" in headers:
+            # a body with binary tensors is not JSON, whatever its Content-Type says: FastAPI must
+            # hand it on as bytes (to binary_request)
+            kept = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-type"]
+            scope = dict(scope, headers=[*kept, (b"content-type", b"application/octet-stream")])
+        elif "content-type" not in headers:
             # a body without binary tensors is JSON (tritonclient sends no Content-Type for it,
             # and KServe would otherwise read the body as binary tensors without their header)
             scope = dict(scope, headers=[*scope.get("headers", []), (b"content-type", b"application/json")])

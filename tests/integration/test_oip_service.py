@@ -305,11 +305,13 @@ def test_binary_requests_are_checked_and_answered_in_binary(
     photo = photo_files[0].read_bytes()
     element = struct.pack("<I", len(photo)) + photo
 
-    def send(header: dict[str, Any], tail: bytes, *, json_length: int | None = None) -> requests.Response:
+    def send(header: dict[str, Any], tail: bytes, *, json_length: int | None = None,
+             content_type: str | None = None) -> requests.Response:  # fmt: skip
         head = json.dumps(header).encode()
         length = len(head) if json_length is None else json_length
+        extra = {} if content_type is None else {"Content-Type": content_type}
         return requests.post(svc.scoring_uri, data=head + tail, timeout=60,
-                             headers={**AUTH, "Inference-Header-Content-Length": str(length)})  # fmt: skip
+                             headers={**AUTH, **extra, "Inference-Header-Content-Length": str(length)})  # fmt: skip
 
     tensor = {"name": "images", "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": len(element)}}
     ok = send({"inputs": [tensor], "parameters": {"binary_data_output": True}}, element)
@@ -319,6 +321,10 @@ def test_binary_requests_are_checked_and_answered_in_binary(
     assert [o["name"] for o in answer["outputs"]] == ["label", "letter", "probabilities"]
     assert all("data" not in o and o["parameters"]["binary_data_size"] > 0 for o in answer["outputs"])
     assert len(ok.content) == json_length + sum(o["parameters"]["binary_data_size"] for o in answer["outputs"])
+    for content_type in ("application/json", "application/octet-stream"):  # whatever the client calls it
+        labelled = send({"inputs": [tensor]}, element, content_type=content_type)
+        assert labelled.status_code == 200, labelled.text
+        assert _letters(labelled.json()) == _letters(send({"inputs": [tensor]}, element).json())
     bad = [
         send({"inputs": [tensor]}, element[:-1]),  # shorter than binary_data_size
         send({"inputs": [tensor]}, element + b"extra"),  # bytes nothing describes
