@@ -529,8 +529,9 @@ def _robustness_sample(result: ComparisonResult) -> str:
     fewer = [m for m in models if m.robustness_n < n]
     if fewer:
         budget = result.settings.get("robustness_budget_s")
+        limit = f"{budget:g} s" if isinstance(budget, (int, float)) else "their time budget"
         named = ", ".join(f"{m.name} on {m.robustness_n}" for m in fewer)
-        text += (f" Models whose corrupted-image predictions would take longer than {budget:g} s "
+        text += (f" Models whose corrupted-image predictions would take longer than {limit} "
                  f"(robustness_budget_s) were measured on evenly spaced images of that sample: {named}.")  # fmt: skip
     return text
 
