@@ -7,6 +7,11 @@ prefixed with what the worker is doing (:func:`set_log_prefix`); workers report 
 plain log lines (with their ETA). When the ``with`` body fails (or is interrupted), queued tasks
 are cancelled and busy workers are ended instead of being waited for.
 
+Each worker limits the BLAS and OpenMP thread pools of its libraries (and of the processes it
+starts) to its share of the cores (:func:`worker_threads`), unless the environment already sets
+them: two workers on two cores, each with a pool of two spinning BLAS threads, slow each other
+down instead of sharing the cores.
+
 Spawned workers import the caller's ``__main__`` module again: a script that starts a pool
 needs an ``if __name__ == "__main__":`` guard, as for any use of :mod:`multiprocessing`.
 """
@@ -24,7 +29,10 @@ from typing import Any
 
 from asl_recognition import progress
 
-__all__ = ["MAX_AUTO_WORKERS", "available_cores", "process_pool", "resolve_workers", "set_log_prefix"]
+__all__ = [
+    "MAX_AUTO_WORKERS", "THREAD_VARIABLES", "available_cores", "process_pool", "resolve_workers", "set_log_prefix",
+    "worker_threads",
+]  # fmt: skip
 
 #: Workers when the count is "auto" (-1): one per core, at most this many (each worker holds its
 #: own copy of its inputs and of its framework, e.g. TensorFlow).
@@ -32,7 +40,12 @@ MAX_AUTO_WORKERS = 4
 #: Seconds between two progress lines of one task in a worker.
 WORKER_PROGRESS_INTERVAL = 30.0
 
+#: The environment variables that size the BLAS / OpenMP thread pools of NumPy, SciPy,
+#: scikit-learn and onnxruntime's dependencies.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
 _prefix = ""
+_limits: Any = None
 
 
 def available_cores() -> int:
@@ -53,6 +66,30 @@ def resolve_workers(workers: int | None, tasks: int) -> int:
     return max(1, min(n, tasks))
 
 
+def worker_threads(workers: int) -> int:
+    """Threads of each of ``workers`` workers: its share of the cores, at least one.
+
+    >>> worker_threads(10 ** 6)
+    1
+    """
+    return max(1, available_cores() // max(1, workers))
+
+
+def _limit_threads(threads: int) -> None:
+    """Cap this process's BLAS / OpenMP pools (and its children's) at ``threads``, unless the
+    environment sets them already."""
+    global _limits
+    if any(os.environ.get(v) for v in THREAD_VARIABLES):
+        return
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    except ImportError:  # the core install: no BLAS-heavy library to cap
+        return
+    _limits = threadpool_limits(limits=threads)  # pools already loaded; kept for the process's life
+
+
 def set_log_prefix(prefix: str) -> None:
     """In a worker: prefix every following log message with ``[prefix]``."""
     global _prefix
@@ -63,15 +100,16 @@ def set_log_prefix(prefix: str) -> None:
 def process_pool(
     workers: int, *, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
 ) -> Iterator[cf.ProcessPoolExecutor]:
-    """A pool of ``workers`` spawned processes; each runs ``initializer(*initargs)`` once
-    (both must be picklable: a module-level function and plain data)."""
+    """A pool of ``workers`` spawned processes; each caps its thread pools at
+    :func:`worker_threads` and runs ``initializer(*initargs)`` once (both must be picklable: a
+    module-level function and plain data)."""
     ctx = multiprocessing.get_context("spawn")
     records: Any = ctx.Queue()
     listener = logging.handlers.QueueListener(records, _Relay())
     level = logging.getLogger("asl_recognition").getEffectiveLevel()
     listener.start()
-    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                  initargs=(records, level, initializer, initargs))  # fmt: skip
+    setup = (records, level, worker_threads(workers), initializer, initargs)
+    pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=setup)
     try:
         yield pool
     except BaseException:
@@ -108,7 +146,9 @@ class _PrefixedQueueHandler(logging.handlers.QueueHandler):
         return record
 
 
-def _init_worker(records: Any, level: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+def _init_worker(records: Any, level: int, threads: int, initializer: Callable[..., None] | None,
+                 initargs: tuple[Any, ...]) -> None:  # fmt: skip
+    _limit_threads(threads)
     root = logging.getLogger()
     root.handlers[:] = [_PrefixedQueueHandler(records)]
     root.setLevel(level)

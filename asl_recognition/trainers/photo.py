@@ -9,6 +9,11 @@
    ``SOURCES.tsv`` person column): each photo's observation, cached on disk by content.
 3. **Pose expert**: a small ReLU network on hand-shape features, trained on those hands and
    ``augment_copies`` synthetic variations of each (:mod:`asl_recognition.photo.hand_augment`).
+   With ``balance="person"`` (the default) every person counts the same in the loss, whatever
+   their number of photos: each training hand is weighted by one over its person's count, and
+   Sign MNIST's hands count as one more person (:func:`person_weights`). The recogniser is
+   meant for people it never saw, so no one person's way of signing, photographed a thousand
+   times, may dominate what it learns.
 4. **Pixel expert** (``pixel``): a trainer spec (trained here on ``train``/``validation``), a
    trained model, or None.
 5. **Fusion**: with both experts and a photo folder of at least two persons, the pose expert is
@@ -34,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from asl_recognition._validation import Interval, check_param
+from asl_recognition._validation import Interval, StrOptions, check_param
 from asl_recognition.errors import DatasetError, InvalidParameterError
 from asl_recognition.models.base import TrainedModel
 from asl_recognition.models.photo import PhotoModel, PoseClassifier, observation_features
@@ -44,7 +49,7 @@ if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
     from asl_recognition.data.photos import PhotoDataset
 
-__all__ = ["PHOTOS_TRAIN_ENV", "PhotoTrainer", "fusion_weight"]
+__all__ = ["PHOTOS_TRAIN_ENV", "SIGN_MNIST_PERSON", "PhotoTrainer", "fusion_weight", "person_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,23 @@ logger = logging.getLogger(__name__)
 PHOTOS_TRAIN_ENV = "ASL_PHOTOS_TRAIN"
 #: Candidate mixing weights of the pose expert (0 = pixel expert alone, 1 = pose alone).
 WEIGHT_GRID = tuple(float(w) for w in np.round(np.linspace(0.0, 1.0, 21), 2))
+#: The person that Sign MNIST's hands count as when training is balanced by person.
+SIGN_MNIST_PERSON = "sign-language-mnist"
+
+
+def person_weights(persons: Sequence[str] | npt.NDArray[np.str_]) -> npt.NDArray[np.float64]:
+    """Sample weights under which every person has the same total weight: one over the
+    person's number of samples, scaled to a mean of 1.
+
+    >>> person_weights(["a", "a", "a", "b"]).round(3).tolist()
+    [0.667, 0.667, 0.667, 2.0]
+    """
+    if len(persons) == 0:
+        return np.zeros(0)
+    _, inverse, counts = np.unique(np.asarray(persons, dtype=object).astype(str), return_inverse=True,
+                                   return_counts=True)  # fmt: skip
+    w = 1.0 / counts[inverse]
+    return np.asarray(w * (len(w) / w.sum()), np.float64)
 
 
 def fusion_weight(pose: npt.ArrayLike, pixel: npt.ArrayLike, labels: npt.ArrayLike,
@@ -87,6 +109,8 @@ class PhotoTrainer:
         alpha: its L2 penalty.
         max_iter: its largest number of training epochs (early stopping on 10 % of the rows).
         augment_copies: synthetic variations per training hand.
+        balance: ``"person"``: every person (Sign MNIST's hands counted as one) has the same
+            weight in the pose expert's loss; ``"none"``: every hand the same weight.
         mnist_stride: read every ``mnist_stride``-th Sign MNIST training image.
         validation_fraction: share of the photos (whole persons) held out to learn the fusion.
         workers: processes for hand detection in photos (None: the CPUs available, at most 4).
@@ -103,6 +127,7 @@ class PhotoTrainer:
         alpha: float = 1e-3,
         max_iter: int = 300,
         augment_copies: int = 2,
+        balance: str = "person",
         mnist_stride: int = 4,
         validation_fraction: float = 0.25,
         workers: int | None = None,
@@ -134,6 +159,7 @@ class PhotoTrainer:
         self.alpha = float(check_param("alpha", alpha, Interval(float, 0, None)))
         self.max_iter = int(check_param("max_iter", max_iter, Interval(int, 1, None)))
         self.augment_copies = int(check_param("augment_copies", augment_copies, Interval(int, 0, None)))
+        self.balance = str(check_param("balance", balance, StrOptions(["person", "none"])))
         self.mnist_stride = int(check_param("mnist_stride", mnist_stride, Interval(int, 1, None)))
         self.validation_fraction = float(check_param("validation_fraction", validation_fraction,
                                                      Interval(float, 0, 1, closed="neither")))  # fmt: skip
@@ -143,7 +169,7 @@ class PhotoTrainer:
             "pixel": pixel.metadata.backend if isinstance(pixel, TrainedModel) else
                      (dict(pixel) if isinstance(pixel, Mapping) else pixel),
             "hidden": list(layers), "alpha": self.alpha, "max_iter": self.max_iter,
-            "augment_copies": self.augment_copies, "mnist_stride": self.mnist_stride,
+            "augment_copies": self.augment_copies, "balance": self.balance, "mnist_stride": self.mnist_stride,
             "validation_fraction": validation_fraction,
         }  # fmt: skip
 
@@ -186,7 +212,8 @@ class PhotoTrainer:
         return observations, hands, found
 
     # -- pose expert -------------------------------------------------------------------------
-    def _fit_pose(self, hands: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], seed: int) -> PoseClassifier:
+    def _fit_pose(self, hands: npt.NDArray[np.float64], labels: npt.NDArray[np.int64],
+                  persons: npt.NDArray[np.str_], seed: int) -> PoseClassifier:  # fmt: skip
         from sklearn.neural_network import MLPClassifier
         from sklearn.preprocessing import StandardScaler
 
@@ -195,14 +222,17 @@ class PhotoTrainer:
 
         x = [shape_features(hands)]
         y = [labels]
+        who = [persons]
         if self.augment_copies:
             x.append(shape_features(augment_hands(hands, copies=self.augment_copies, seed=seed)))
             y.append(np.repeat(labels, self.augment_copies))
+            who.append(np.repeat(persons, self.augment_copies))
         features, targets = np.concatenate(x), np.concatenate(y)
+        weights = person_weights(np.concatenate(who)) if self.balance == "person" else None
         scaler = StandardScaler().fit(features)
         mlp = MLPClassifier(hidden_layer_sizes=self.hidden, alpha=self.alpha, max_iter=self.max_iter,
                             early_stopping=True, random_state=seed)  # fmt: skip
-        mlp.fit(scaler.transform(features), targets)
+        mlp.fit(scaler.transform(features), targets, sample_weight=weights)
         return PoseClassifier.from_sklearn(scaler, mlp)
 
     # -- fit ---------------------------------------------------------------------------------
@@ -213,6 +243,7 @@ class PhotoTrainer:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         hands, labels = self._mnist_hands(train)
+        persons = np.full(len(labels), SIGN_MNIST_PERSON)
         timings["mnist_hands_s"] = time.perf_counter() - start
 
         if self.job_models and self._pixel_model is None:
@@ -234,12 +265,15 @@ class PhotoTrainer:
             observations, photo_hands, found = self._photo_hands(photos)
             timings["photo_hands_s"] = time.perf_counter() - t
             photo_labels = photos.labels
+            photo_persons = np.asarray(photos.persons, dtype=str)
             if len(photos.person_ids) >= 2:
                 _, held = photos.split_by_person(fraction=self.validation_fraction, seed=seed)
                 held_set = set(held.persons)
                 is_held = np.array([p in held_set for p in photos.persons])
-                pose = self._fit_pose(np.concatenate([hands, photo_hands[found & ~is_held]]),
-                                      np.concatenate([labels, photo_labels[found & ~is_held]]), seed)  # fmt: skip
+                fit_rows = found & ~is_held
+                pose = self._fit_pose(np.concatenate([hands, photo_hands[fit_rows]]),
+                                      np.concatenate([labels, photo_labels[fit_rows]]),
+                                      np.concatenate([persons, photo_persons[fit_rows]]), seed)  # fmt: skip
                 held_obs = [o for o, h in zip(observations, is_held, strict=True) if h]
                 probe = PhotoModel(pose=pose, pixel=pixel, photo_weight=1.0 if pixel is None else 0.5)
                 experts = probe.expert_probabilities(held_obs)
@@ -254,6 +288,7 @@ class PhotoTrainer:
                             ", ".join(sorted(held_set)))  # fmt: skip
             hands = np.concatenate([hands, photo_hands[found]])
             labels = np.concatenate([labels, photo_labels[found]])
+            persons = np.concatenate([persons, photo_persons[found]])
         if len(np.unique(labels)) < 2:
             raise DatasetError(
                 f"photo: the hand landmarks were read in {len(labels)} training image(s) of "
@@ -261,7 +296,7 @@ class PhotoTrainer:
                 "(are these images of hands, and are the hand models installed?)"
             )
         t = time.perf_counter()
-        pose = self._fit_pose(hands, labels, seed)
+        pose = self._fit_pose(hands, labels, persons, seed)
         timings["pose_fit_s"] = time.perf_counter() - t
         model = PhotoModel(pose=pose, pixel=pixel, photo_weight=weight if pixel is not None else 1.0)
         metrics.update(validation_metrics(model, validation))

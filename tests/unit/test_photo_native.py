@@ -21,7 +21,7 @@ from asl_recognition.photo.hand_shape import N_FEATURES, canonical_hands, hand_s
 from asl_recognition.photo.handpose import HandPose
 from asl_recognition.photo.observe import _from_npz, _to_npz, observe_photos
 from asl_recognition.photo.pipeline import HandObservation
-from asl_recognition.trainers.photo import fusion_weight
+from asl_recognition.trainers.photo import SIGN_MNIST_PERSON, fusion_weight, person_weights
 
 
 def _hand(seed: int = 0) -> np.ndarray:
@@ -274,6 +274,7 @@ def test_unreadable_photo_is_named(tmp_path: Path) -> None:
         ({"workers": True}, "'workers' must be None or an integer >= 1"),
         ({"pixel": 3}, "'pixel' must be"),
         ({"photos_train": "/nowhere/at/all"}, "is not a folder"),
+        ({"balance": "letter"}, "'balance' must be one of person, none, got 'letter'"),
     ],
 )
 def test_photo_trainer_names_a_bad_parameter(params: dict[str, object], message: str) -> None:
@@ -291,3 +292,34 @@ def test_photo_trainer_with_a_job_reference_needs_the_job() -> None:
     assert trainer.job_models == ("cnn_fast",)  # type: ignore[attr-defined]
     with pytest.raises(InvalidParameterError, match="trainer of a main job"):
         trainer.fit(synthetic_dataset(2, seed=0))
+
+
+def test_person_weights_give_every_person_the_same_total() -> None:
+    persons = ["a"] * 30 + ["b"] * 5 + [SIGN_MNIST_PERSON] * 65
+    w = person_weights(persons)
+    assert w.mean() == pytest.approx(1.0)
+    totals = {p: w[np.array(persons) == p].sum() for p in set(persons)}
+    assert max(totals.values()) == pytest.approx(min(totals.values()))
+    assert person_weights([]).shape == (0,)
+
+
+@pytest.mark.parametrize("balance", ["person", "none"])
+def test_a_person_with_many_photos_does_not_outvote_the_others(balance: str) -> None:
+    """The same hand shape is letter 0 for a person with 20x more photos and letter 1 for
+    another: balanced by person the pose expert is unsure; unbalanced the big person wins."""
+    from asl_recognition.trainers.photo import PhotoTrainer
+
+    rng = np.random.default_rng(0)
+    shared = np.stack([_hand(k) for k in range(4)])
+    other = np.stack([_hand(100 + k) @ _rotation_z(1.2).T for k in range(4)])
+    hands = np.concatenate([shared[rng.integers(4, size=400)], shared[rng.integers(4, size=20)],
+                            other[rng.integers(4, size=200)]])  # fmt: skip
+    labels = np.concatenate([np.zeros(400), np.ones(20), np.full(200, 2)]).astype(np.int64)
+    persons = np.array(["big"] * 400 + ["small"] * 20 + [SIGN_MNIST_PERSON] * 200)
+    trainer = PhotoTrainer(hidden=(16,), augment_copies=0, balance=balance, max_iter=200)
+    pose = trainer._fit_pose(hands, labels, persons, seed=0)
+    p_small = pose.predict_proba(shape_features(shared))[:, pose.labels.index(1)].mean()
+    if balance == "person":
+        assert 0.25 < p_small < 0.75
+    else:
+        assert p_small < 0.2

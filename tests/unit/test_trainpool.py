@@ -124,3 +124,26 @@ def test_the_job_config_trains_in_worker_processes(tmp_path: Path, caplog: pytes
         assert pooled == [f"training 2 trainers in {expected} worker processes"], pooled
     else:
         assert pooled == []
+
+
+def _thread_settings() -> tuple[str | None, int]:
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return os.environ.get("OPENBLAS_NUM_THREADS"), max(blas, default=1)
+
+
+def test_workers_cap_their_blas_threads_at_their_share_of_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from asl_recognition._workers import THREAD_VARIABLES, process_pool, worker_threads
+
+    for variable in THREAD_VARIABLES:  # the test runner itself caps them; a user's shell may not
+        monkeypatch.delenv(variable, raising=False)
+    with process_pool(2) as pool:
+        variable, blas = pool.submit(_thread_settings).result(timeout=120)
+    assert variable == str(worker_threads(2))
+    assert blas <= worker_threads(2)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")  # what the user set is kept
+    with process_pool(2) as pool:
+        assert pool.submit(_thread_settings).result(timeout=120)[0] == "7"
