@@ -85,6 +85,9 @@ class Comparator:
         bootstrap_samples: resamples for bootstrap intervals (0 turns bootstrapping off).
         seed: seeds the bootstrap, the robustness subsample and the corruptions.
         alpha: significance level for the McNemar tests.
+        robustness: False turns the robustness evaluation off, whatever ``corruptions`` says
+            (``compare.robustness=false`` on the command line, where Hydra would merge an empty
+            ``corruptions`` mapping into the configured one instead of replacing it).
         corruptions: ``{name: (parameter per severity level, ...)}``; ``None`` uses
             :data:`~asl_recognition.compare.DEFAULT_CORRUPTIONS`; an empty mapping turns the
             robustness evaluation off.
@@ -126,6 +129,7 @@ class Comparator:
         bootstrap_samples: int = 1000,
         seed: int = 0,
         alpha: float = 0.05,
+        robustness: bool = True,
         corruptions: Mapping[str, Sequence[float]] | None = None,
         robustness_subsample: int | None = 2000,
         robustness_budget_s: float | None = None,
@@ -141,7 +145,10 @@ class Comparator:
         self.seed = _positive_int("seed", seed, minimum=0)
         check_param("alpha", alpha, Interval(float, 0, 1, closed="neither"))
         self.alpha = float(alpha)
+        check_param("robustness", robustness, Options([True, False]))
         self.corruptions = validate_corruptions(DEFAULT_CORRUPTIONS if corruptions is None else corruptions)
+        if not robustness:
+            self.corruptions = {}
         if robustness_subsample is not None:
             _positive_int("robustness_subsample", robustness_subsample)
         self.robustness_subsample = robustness_subsample

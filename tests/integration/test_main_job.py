@@ -23,10 +23,8 @@ def job(real_train, real_split, real_test, tmp_path_factory: pytest.TempPathFact
         compose_config: Callable[[list[str]], dict[str, Any]]) -> JobResult:
     """The default sklearn trainers (logistic regression and SVM) through the real main job."""
     # robustness and photos are exercised by tests/integration/test_compare_real.py; off here for time
-    cfg = compose_config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.photos_dir=null"])
-    # on the composed mapping: a Hydra override `compare.corruptions={}` is merged into the default
-    # corruptions and keeps them all
-    cfg["compare"]["corruptions"] = {}
+    cfg = compose_config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.photos_dir=null",
+                          "compare.robustness=false"])  # fmt: skip
     fit_part, validation = real_split
     data = JobData(real_train, fit_part, validation, real_test)
     return run_job(cfg, output_dir=tmp_path_factory.mktemp("job"), data=data)

@@ -342,3 +342,11 @@ def test_a_slow_model_gets_a_smaller_documented_robustness_sample(train: Dataset
     assert len(rows) == 500 and rows[0] == 0 and rows[-1] == 1999 and np.all(np.diff(rows) > 0)
     with pytest.raises(InvalidParameterError, match="robustness_budget_s"):
         Comparator(big, robustness_budget_s=0)
+
+
+def test_robustness_false_turns_the_corruptions_off(test_set: Dataset, models: dict[str, Centroid]) -> None:
+    result = Comparator(test_set, robustness=False, **FAST).evaluate(models)
+    assert result.settings["corruptions"] == {}
+    assert all(not m.robustness and m.mean_corruption_accuracy is None for m in result.models)
+    with pytest.raises(InvalidParameterError, match="'robustness' must be one of True, False"):
+        Comparator(test_set, robustness="no")  # type: ignore[arg-type]
