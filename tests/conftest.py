@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -89,8 +90,47 @@ def real_split(real_train):  # type: ignore[no-untyped-def]
     return real_train.split_validation()
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every test's dataset cache out of the user's home directory."""
-    if "ASL_CACHE_DIR" not in os.environ:
-        monkeypatch.setenv("ASL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "asl-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's ``$ASL_CACHE_DIR`` (unless one is set): every cache of the tests and of
+    their session- and module-scoped fixtures stays out of the user's home directory, and a
+    session starts with an empty cache, as on a fresh machine.
+
+    The pytest-xdist workers share it (their base temporary folders' parent): its entries are
+    keyed by content and written atomically, so what one worker computed (a parsed CSV, a
+    photo's hand) the other reads.
+    """
+    preset = os.environ.get("ASL_CACHE_DIR")
+    if preset:
+        yield Path(preset)
+        return
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "asl-cache"
+    path.mkdir(parents=True, exist_ok=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ASL_CACHE_DIR", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session")
+def dev_photo_cache(photos_dir: Path, session_cache_dir: Path) -> Path:
+    """Every dev photo's hand observation in the session cache, computed once per session.
+
+    What reads the dev folder through the cache (the Comparator's photos, the main job's
+    ``compare.photos_dir``, ``observe_photos``) then finds them there. The first pytest-xdist
+    worker that needs them observes them while the other waits on a lock file; returns the dev
+    folder.
+    """
+    import fcntl
+
+    from asl_recognition.data.photos import load_photo_dataset
+    from asl_recognition.photo.observe import observe_photos
+
+    files = list(load_photo_dataset(photos_dir).files)
+    with (session_cache_dir / "dev-photos.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            observe_photos(files)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return photos_dir

@@ -85,12 +85,20 @@ class Comparator:
         bootstrap_samples: resamples for bootstrap intervals (0 turns bootstrapping off).
         seed: seeds the bootstrap, the robustness subsample and the corruptions.
         alpha: significance level for the McNemar tests.
+        robustness: False turns the robustness evaluation off, whatever ``corruptions`` says
+            (``compare.robustness=false`` on the command line, where Hydra would merge an empty
+            ``corruptions`` mapping into the configured one instead of replacing it).
         corruptions: ``{name: (parameter per severity level, ...)}``; ``None`` uses
             :data:`~asl_recognition.compare.DEFAULT_CORRUPTIONS`; an empty mapping turns the
             robustness evaluation off.
         robustness_subsample: evaluate corruptions on this many test images drawn at random
             (seeded, the same images for every model and corruption) for speed; ``None`` uses
             the whole test set.
+        robustness_budget_s: seconds a model's corrupted-image predictions may take, estimated
+            from its time on the test set: a slower model is evaluated on evenly spaced images
+            of the robustness sample that fit (at least
+            :data:`~asl_recognition.compare._predictions.MIN_ROBUSTNESS_IMAGES`), and the report
+            names its image count. ``None``: every model on the whole sample.
         photos_dir: a folder of labelled photos ``<LETTER>/*.jpg|jpeg|png`` (optionally with
             ``SOURCES.tsv``'s ``person``/``source`` columns) to evaluate on too. Each photo's hand
             is observed once and the observation is shared by every model (photo-native models
@@ -121,8 +129,10 @@ class Comparator:
         bootstrap_samples: int = 1000,
         seed: int = 0,
         alpha: float = 0.05,
+        robustness: bool = True,
         corruptions: Mapping[str, Sequence[float]] | None = None,
         robustness_subsample: int | None = 2000,
+        robustness_budget_s: float | None = None,
         photos_dir: str | os.PathLike[str] | None = None,
         latency_repeats: int = 5,
         batch_size: int = 256,
@@ -135,10 +145,15 @@ class Comparator:
         self.seed = _positive_int("seed", seed, minimum=0)
         check_param("alpha", alpha, Interval(float, 0, 1, closed="neither"))
         self.alpha = float(alpha)
+        check_param("robustness", robustness, Options([True, False]))
         self.corruptions = validate_corruptions(DEFAULT_CORRUPTIONS if corruptions is None else corruptions)
+        if not robustness:
+            self.corruptions = {}
         if robustness_subsample is not None:
             _positive_int("robustness_subsample", robustness_subsample)
         self.robustness_subsample = robustness_subsample
+        check_param("robustness_budget_s", robustness_budget_s, None, Interval(float, 0, None, closed="neither"))
+        self.robustness_budget_s = None if robustness_budget_s is None else float(robustness_budget_s)
         if photos_dir is not None and not Path(photos_dir).is_dir():
             raise InvalidParameterError(f"photos_dir {str(photos_dir)!r} is not a directory")
         self.photos_dir = None if photos_dir is None else Path(photos_dir)
@@ -298,7 +313,7 @@ class Comparator:
             for name, model, train_result, val_acc in entries:
                 costs.update(model=name)
                 evaluation, correct = self._evaluate_one(name, model, train_result, val_acc, predictions[name],
-                                                         robustness_n=len(inputs.robust_labels))  # fmt: skip
+                                                         robustness_n=predictions[name].robustness_n)  # fmt: skip
                 evaluations.append(evaluation)
                 correctness[name] = correct
                 costs.advance()
@@ -328,6 +343,7 @@ class Comparator:
             "seed": self.seed,
             "corruptions": {k: list(v) for k, v in self.corruptions.items()},
             "robustness_subsample": self.robustness_subsample,
+            "robustness_budget_s": self.robustness_budget_s,
             "photos_dir": None if self.photos_dir is None else str(self.photos_dir),
             "photos_n": None if photos is None else len(photos),
             "photos_persons": None if photos is None else len(photos.dataset.person_ids),
@@ -420,7 +436,7 @@ class Comparator:
         with progress.task("corrupting the robustness sample", total=None):
             corrupted = robustness_batches(robust_images, self.corruptions, seed=self.seed)
         return EvaluationInputs(self.images, self.labels, robust_images, self.labels[idx] if self.corruptions
-                                else self.labels[:0], corrupted, photos)  # fmt: skip
+                                else self.labels[:0], corrupted, photos, self.robustness_budget_s)  # fmt: skip
 
     @staticmethod
     def _pairwise(correctness: Mapping[str, npt.NDArray[np.bool_]]) -> list[PairwiseTest]:

@@ -179,7 +179,8 @@ def _robustness(result: ComparisonResult) -> bytes | None:
     for r in range(rows):
         axes[r * cols].set_ylabel("accuracy")
     axes[0].legend(fontsize=7)
-    n = result.models[0].robustness_n
+    counts = sorted({m.robustness_n for m in result.models if m.robustness})
+    n = str(counts[-1]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
     fig.suptitle(f"Accuracy under corruptions ({n} test images)")
     return _png(fig)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -28,9 +29,13 @@ from asl_recognition.models import TrainedModel, load_model
 if TYPE_CHECKING:
     from asl_recognition.compare._photos import PhotoSet
 
-__all__ = ["EvaluationInputs", "ModelPredictions", "predict_models"]
+__all__ = ["MIN_ROBUSTNESS_IMAGES", "EvaluationInputs", "ModelPredictions", "predict_models", "robustness_rows"]
+
+logger = logging.getLogger(__name__)
 
 _CHUNK = 1024
+#: A model's robustness is never measured on fewer images than this (unless the sample is smaller).
+MIN_ROBUSTNESS_IMAGES = 500
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +48,9 @@ class EvaluationInputs:
         corrupted: ``(corruption name, corrupted robust_images)`` per corruption and severity, in
             the configured order.
         photos: the observed photo folder, or None.
+        robustness_budget_s: a model whose corrupted-image predictions would take longer than
+            this is evaluated on fewer of the sample's images (:func:`robustness_rows`); None:
+            every model on the whole sample.
     """
 
     images: npt.NDArray[np.uint8]
@@ -51,6 +59,7 @@ class EvaluationInputs:
     robust_labels: npt.NDArray[np.int64]
     corrupted: tuple[tuple[str, npt.NDArray[np.uint8]], ...]
     photos: PhotoSet | None
+    robustness_budget_s: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +71,7 @@ class ModelPredictions:
     robustness_clean_accuracy: float | None
     robustness: dict[str, list[float]]
     photos: PhotoEvaluation | None
+    robustness_n: int = 0
 
 
 def predict_labels(model: TrainedModel, images: npt.NDArray[np.uint8], *, show: str | None = None
@@ -79,6 +89,25 @@ def predict_labels(model: TrainedModel, images: npt.NDArray[np.uint8], *, show: 
     return out
 
 
+def robustness_rows(n: int, *, seconds_per_image: float, batches: int, budget_s: float | None,
+                    minimum: int = MIN_ROBUSTNESS_IMAGES) -> npt.NDArray[np.intp]:  # fmt: skip
+    """The rows of an ``n``-image robustness sample a model is evaluated on: all of them, or, when
+    ``batches`` passes over them at ``seconds_per_image`` would take longer than ``budget_s``,
+    evenly spaced rows that fit the budget (at least ``minimum``). The rows depend only on the
+    count, so models with the same count see the same images.
+
+    >>> robustness_rows(2000, seconds_per_image=1e-4, batches=22, budget_s=30).size
+    2000
+    >>> robustness_rows(2000, seconds_per_image=2e-3, batches=22, budget_s=30).size
+    681
+    """
+    rows = np.arange(n)
+    if budget_s is None or n <= minimum or seconds_per_image * n * batches <= budget_s:
+        return rows
+    k = max(minimum, int(budget_s / (seconds_per_image * batches)))
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.intp)) if k < n else rows
+
+
 def model_predictions(model: TrainedModel, inputs: EvaluationInputs, *, name: str) -> ModelPredictions:
     """Everything ``model`` predicts of ``inputs``."""
     start = time.perf_counter()
@@ -86,11 +115,19 @@ def model_predictions(model: TrainedModel, inputs: EvaluationInputs, *, name: st
     predict_all_s = time.perf_counter() - start
     clean: float | None = None
     robustness: dict[str, list[float]] = {}
+    rows = np.arange(len(inputs.robust_labels))
     if inputs.corrupted:
+        rows = robustness_rows(len(rows), seconds_per_image=predict_all_s / max(1, len(inputs.images)),
+                               batches=len(inputs.corrupted) + 1, budget_s=inputs.robustness_budget_s)  # fmt: skip
+        if len(rows) < len(inputs.robust_labels):
+            logger.info("%s: robustness on %d of the %d sample images (its predictions would take longer than "
+                        "robustness_budget_s=%g s)", name, len(rows), len(inputs.robust_labels),
+                        inputs.robustness_budget_s)  # fmt: skip
+        labels = inputs.robust_labels[rows]
         with progress.task(f"robustness of {name} (corruptions x severities)", total=len(inputs.corrupted)) as t:
-            clean = float((predict_labels(model, inputs.robust_images) == inputs.robust_labels).mean())
+            clean = float((predict_labels(model, inputs.robust_images[rows]) == labels).mean())
             for cname, batch in inputs.corrupted:
-                acc = float((predict_labels(model, batch) == inputs.robust_labels).mean())
+                acc = float((predict_labels(model, batch[rows]) == labels).mean())
                 robustness.setdefault(cname, []).append(acc)
                 t.advance()
     photos = None
@@ -99,7 +136,7 @@ def model_predictions(model: TrainedModel, inputs: EvaluationInputs, *, name: st
 
         with progress.task(f"predicting {name} on photos", total=None):
             photos = evaluate_photos(model, inputs.photos)
-    return ModelPredictions(predicted, predict_all_s, clean, robustness, photos)
+    return ModelPredictions(predicted, predict_all_s, clean, robustness, photos, robustness_n=len(rows))
 
 
 def predict_models(

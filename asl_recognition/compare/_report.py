@@ -194,12 +194,7 @@ def _sections(result: ComparisonResult, plots: Sequence[str]) -> list[_Section]:
     if any(m.robustness for m in models):
         rob = _Section("Robustness")
         params = result.settings.get("corruptions", {})
-        rob.paragraphs.append(
-            f"Accuracy on {models[0].robustness_n} test images (seeded random subsample, "
-            "the same for "
-            "every model) after deterministic corruptions at increasing severity; 'clean' is the "
-            "accuracy on the same images without corruption."
-        )
+        rob.paragraphs.append(_robustness_sample(result))
         rows = [["clean", "-", *(_pct(m.robustness_clean_accuracy) for m in models)]]
         for cname, values in params.items():
             for level, value in enumerate(values, start=1):
@@ -522,3 +517,21 @@ def write_report(
             atomic_write_text(tmp / "report.html", render_html(result, plots))
     logger.info("wrote comparison report to %s (%s)", target, ", ".join(chosen))
     return target
+
+
+def _robustness_sample(result: ComparisonResult) -> str:
+    """What the robustness table was measured on, naming the models evaluated on fewer images."""
+    models = [m for m in result.models if m.robustness]
+    n = max(m.robustness_n for m in models)
+    text = (f"Accuracy on {n} test images (seeded random subsample, the same for every model) after "
+            "deterministic corruptions at increasing severity; 'clean' is the accuracy on the same images "
+            "without corruption.")  # fmt: skip
+    fewer = [m for m in models if m.robustness_n < n]
+    if fewer:
+        budget = result.settings.get("robustness_budget_s")
+        limit = f"{budget:g} s" if isinstance(budget, (int, float)) else "their time budget"
+        named = ", ".join(f"{m.name} on {m.robustness_n}" for m in fewer)
+        text += (f" Models whose corrupted-image predictions would take longer than {limit} "
+                 f"(robustness_budget_s) were measured on evenly spaced images of that sample: {named}.")  # fmt: skip
+    return text
+

@@ -15,7 +15,8 @@ from asl_recognition.trainers.base import get_trainer
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
-def test_compare_sklearn_models_on_the_test_file(real_train, real_test, photos_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_compare_sklearn_models_on_the_test_file(real_train, real_test, dev_photo_cache: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    photos_dir = dev_photo_cache  # the dev photos, their hands observed once for the session
     # small, quick models: a stratified-enough random slice of the training file
     idx = np.random.default_rng(0).choice(len(real_train), size=2000, replace=False)
     train = real_train.subset(np.sort(idx))

@@ -41,8 +41,9 @@ def _chromium() -> tuple[str, str] | None:
     return (browser, driver) if browser and driver else None
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
+    """One headless Chromium for the module's tests (each opens the demo page afresh)."""
     found = _chromium()
     if found is None:
         if os.environ.get("CI"):
@@ -66,8 +67,9 @@ def driver() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def service(onnx_model_dir: Path) -> Iterator[LocalService]:
+    """One local service for the module's tests: they only send it requests."""
     svc = get_deployer("local").deploy(onnx_model_dir)
     yield svc
     svc.delete()

@@ -23,8 +23,8 @@ def job(real_train, real_split, real_test, tmp_path_factory: pytest.TempPathFact
         compose_config: Callable[[list[str]], dict[str, Any]]) -> JobResult:
     """The default sklearn trainers (logistic regression and SVM) through the real main job."""
     # robustness and photos are exercised by tests/integration/test_compare_real.py; off here for time
-    cfg = compose_config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.corruptions={}",
-                   "compare.photos_dir=null"])  # fmt: skip
+    cfg = compose_config(["trainer=[sklearn,svm]", "compare.bootstrap_samples=200", "compare.photos_dir=null",
+                          "compare.robustness=false"])  # fmt: skip
     fit_part, validation = real_split
     data = JobData(real_train, fit_part, validation, real_test)
     return run_job(cfg, output_dir=tmp_path_factory.mktemp("job"), data=data)
@@ -34,6 +34,7 @@ def job(real_train, real_split, real_test, tmp_path_factory: pytest.TempPathFact
 @pytest.mark.slow
 def test_sklearn_acceptance_numbers(job: JobResult) -> None:
     lr, svm = job.comparison.model("sklearn"), job.comparison.model("svm")
+    assert job.comparison.settings["corruptions"] == {} and not lr.robustness  # off, as the fixture says
     assert lr.accuracy >= 0.69, f"logistic regression test accuracy {lr.accuracy:.4f} < 0.69"
     assert svm.accuracy >= 0.87, f"SVM test accuracy {svm.accuracy:.4f} < 0.87"
     for ev in (lr, svm):
@@ -68,15 +69,19 @@ def _write_csv(path: Path, labels: np.ndarray, seed: int) -> None:
 
 
 @pytest.mark.slow
-def test_cli_main_job_on_synthetic_csvs(tmp_path: Path) -> None:
+def test_cli_main_job_on_synthetic_csvs(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     from asl_recognition.data.letters import VALID_LABELS
+
+    photos = os.environ.get("ASL_PHOTOS_DIR")  # the default of compare.photos_dir
+    if photos:  # their hands come from the session cache
+        request.getfixturevalue("dev_photo_cache")
 
     data = tmp_path / "data"
     data.mkdir()
     _write_csv(data / "sign_mnist_train.csv", np.repeat(np.array(VALID_LABELS), 12), seed=0)
     _write_csv(data / "sign_mnist_test.csv", np.repeat(np.array(VALID_LABELS), 4), seed=1)
     out = tmp_path / "out"
-    env = dict(os.environ, ASL_CACHE_DIR=str(tmp_path / "cache"), MPLBACKEND="Agg")
+    env = dict(os.environ, MPLBACKEND="Agg")  # the session cache (tests/conftest.py)
     cmd = [
         sys.executable,
         "-m",
@@ -95,6 +100,11 @@ def test_cli_main_job_on_synthetic_csvs(tmp_path: Path) -> None:
     assert (out / "best" / "asl_model.json").is_file()
     assert (out / "models" / "sklearn" / "asl_model.json").is_file()
     assert (out / "report" / "report.html").is_file()
+    if photos:
+        from asl_recognition.data.photos import load_photo_dataset
+
+        (model,) = json.loads((out / "report" / "result.json").read_text())["models"]
+        assert model["photos"]["n"] == len(load_photo_dataset(photos))
 
 
 def test_cli_reports_bad_config_without_traceback(tmp_path: Path) -> None:

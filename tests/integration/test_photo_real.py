@@ -1,4 +1,9 @@
-"""The photo pipeline on the real development photos (one signer, 23 letters)."""
+"""The photo pipeline on the real development photos (one signer, 23 letters).
+
+Each photo goes through the pipeline once (module fixtures), and the checks read the shared
+results: :func:`preprocess_photo` locates the hand with :func:`find_hand` first, so its
+observation's ``hand`` is that box (``test_the_pipeline_box_is_find_hands_box`` checks it).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import pytest
 from PIL import Image
 
 from asl_recognition.images import preprocess_image
-from asl_recognition.photo import find_hand, preprocess_photo
+from asl_recognition.photo import HandBox, HandObservation, find_hand, preprocess_photo
 from asl_recognition.photo.handpose import hand_detector_available
 
 pytestmark = pytest.mark.realdata
@@ -27,18 +32,62 @@ def photos(photos_dir: Path) -> list[tuple[Path, np.ndarray]]:
     return out
 
 
-def test_every_photo_goes_through_the_photo_pipeline(photos: list[tuple[Path, np.ndarray]]) -> None:
-    for f, rgb in photos[::4]:
+@pytest.fixture(scope="module")
+def observed(photos: list[tuple[Path, np.ndarray]]) -> list[HandObservation]:
+    """``preprocess_photo`` of every photo (default detector), once for the whole module."""
+    return [preprocess_photo(rgb) for _, rgb in photos]
+
+
+@pytest.fixture(scope="module")
+def mirrored(photos: list[tuple[Path, np.ndarray]]) -> list[HandObservation]:
+    """``preprocess_photo`` of every third photo mirrored left-right (``photos[::3]``)."""
+    return [preprocess_photo(np.ascontiguousarray(rgb[:, ::-1])) for _, rgb in photos[::3]]
+
+
+def _same_box(a: HandBox | None, b: HandBox | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if (a.left, a.top, a.right, a.bottom, a.palm, a.gains) != (b.left, b.top, b.right, b.bottom, b.palm, b.gains):
+        return False
+    if a.pose is None or b.pose is None:
+        return a.pose is None and b.pose is None
+    return bool(np.allclose(a.pose.landmarks, b.pose.landmarks))
+
+
+def _learned(observation: HandObservation) -> HandBox | None:
+    """What ``find_hand(rgb, detector="learned")`` gives for the photo of ``observation``: the
+    default detector's box when the landmarks found the hand, else None (no skin fallback)."""
+    hand = observation.hand
+    return hand if hand is not None and hand.pose is not None else None
+
+
+def test_the_pipeline_box_is_find_hands_box(photos: list[tuple[Path, np.ndarray]],
+                                            observed: list[HandObservation]) -> None:  # fmt: skip
+    """What the shared fixtures rely on, on a sample: the pipeline's box is ``find_hand``'s, and
+    the learned detector alone gives it when it has landmarks (None otherwise)."""
+    assert hand_detector_available(), "hand models not installed: run 'asl-recognition install-hand-models'"
+    sample = range(0, len(photos), max(1, len(photos) // 24))
+    for i in sample:
+        rgb = photos[i][1]
+        assert _same_box(find_hand(rgb), observed[i].hand), photos[i][0]
+        assert _same_box(find_hand(rgb, detector="learned"), _learned(observed[i])), photos[i][0]
+    assert any(observed[i].pose is not None for i in sample)
+
+
+def test_every_photo_goes_through_the_photo_pipeline(photos: list[tuple[Path, np.ndarray]],
+                                                     observed: list[HandObservation]) -> None:  # fmt: skip
+    for (f, _), obs in list(zip(photos, observed, strict=True))[::4]:
         out = preprocess_image(f)
         assert out.shape == (28, 28) and out.dtype == np.uint8
-        np.testing.assert_array_equal(out, preprocess_photo(rgb).image, err_msg=str(f))
+        np.testing.assert_array_equal(out, obs.image, err_msg=str(f))
 
 
 @pytest.mark.slow
-def test_a_plausible_hand_is_found_in_almost_every_photo(photos: list[tuple[Path, np.ndarray]]) -> None:
+def test_a_plausible_hand_is_found_in_almost_every_photo(photos: list[tuple[Path, np.ndarray]],
+                                                         observed: list[HandObservation]) -> None:  # fmt: skip
     plausible = 0
-    for _, rgb in photos:
-        box = find_hand(rgb)
+    for (_, rgb), obs in zip(photos, observed, strict=True):
+        box = obs.hand
         if box is None:
             continue
         side = min(rgb.shape[:2])
@@ -49,21 +98,22 @@ def test_a_plausible_hand_is_found_in_almost_every_photo(photos: list[tuple[Path
 
 
 @pytest.mark.slow
-def test_mirrored_photos_give_mirrored_boxes(photos: list[tuple[Path, np.ndarray]]) -> None:
+def test_mirrored_photos_give_mirrored_boxes(photos: list[tuple[Path, np.ndarray]], observed: list[HandObservation],
+                                             mirrored: list[HandObservation]) -> None:  # fmt: skip
     agree = 0
-    for _, rgb in photos[::3]:
-        a, b = find_hand(rgb), find_hand(np.ascontiguousarray(rgb[:, ::-1]))
+    for (_, rgb), original, flipped in zip(photos[::3], observed[::3], mirrored, strict=True):
+        a, b = original.hand, flipped.hand
         if a is None or b is None:
             agree += a is None and b is None
             continue
         tol = 0.1 * a.side  # resampling to the working size is not exactly mirror-symmetric
         agree += abs((rgb.shape[1] - a.right) - b.left) <= tol and abs(a.top - b.top) <= tol
-    assert agree >= 0.85 * len(photos[::3])
+    assert agree >= 0.85 * len(mirrored)
 
 
 @pytest.mark.slow
 def test_hand_crops_look_more_like_sign_mnist_than_centre_crops(
-    photos: list[tuple[Path, np.ndarray]], real_test: Any
+    photos: list[tuple[Path, np.ndarray]], observed: list[HandObservation], real_test: Any
 ) -> None:
     """Correlation with the mean Sign MNIST image (a bright hand filling the frame) rises."""
     mean = real_test.images.reshape(len(real_test.images), -1).astype(np.float64).mean(axis=0)
@@ -72,18 +122,19 @@ def test_hand_crops_look_more_like_sign_mnist_than_centre_crops(
         return float(np.mean([np.corrcoef(i.ravel().astype(np.float64), mean)[0, 1] for i in images]))
 
     before = [preprocess_image(np.asarray(Image.fromarray(rgb).convert("L"))) for _, rgb in photos]
-    after = [preprocess_photo(rgb).image for _, rgb in photos]
+    after = [obs.image for obs in observed]
     assert similarity(after) > similarity(before) + 0.05
 
 
 @pytest.mark.slow
-def test_learned_detector_finds_the_hand_in_almost_every_photo(photos: list[tuple[Path, np.ndarray]]) -> None:
+def test_learned_detector_finds_the_hand_in_almost_every_photo(photos: list[tuple[Path, np.ndarray]],
+                                                               observed: list[HandObservation]) -> None:  # fmt: skip
     """The landmarks' box holds the hand: it lies inside the photo, is hand-sized, and its
     landmarks span most of it."""
     assert hand_detector_available(), "hand models not installed: run 'asl-recognition install-hand-models'"
     good = 0
-    for _, rgb in photos:
-        box = find_hand(rgb, detector="learned")
+    for (_, rgb), obs in zip(photos, observed, strict=True):
+        box = _learned(obs)
         if box is None or box.pose is None:
             continue
         side = min(rgb.shape[:2])
@@ -95,19 +146,17 @@ def test_learned_detector_finds_the_hand_in_almost_every_photo(photos: list[tupl
 
 
 @pytest.mark.slow
-def test_left_hands_are_mirrored_to_the_sign_mnist_side(photos: list[tuple[Path, np.ndarray]]) -> None:
+def test_left_hands_are_mirrored_to_the_sign_mnist_side(observed: list[HandObservation],
+                                                        mirrored: list[HandObservation]) -> None:  # fmt: skip
     """The dev signer uses Sign MNIST's hand side; the same photos mirrored show the other hand,
     which the landmarks tell, so they give the originals' 28x28 inputs, not their mirror images."""
     same = 0
-    subset = photos[::3]
-    for _, rgb in subset:
-        right = preprocess_photo(rgb)
-        left = preprocess_photo(np.ascontiguousarray(rgb[:, ::-1]))
+    for right, left in zip(observed[::3], mirrored, strict=True):
         if right.hand is None or right.hand.pose is None or left.hand is None:
             continue
         a, b = right.image.astype(int), left.image.astype(int)
         same += (not right.mirrored) and left.mirrored and np.abs(a - b).mean() < np.abs(a - b[:, ::-1]).mean()
-    assert same >= 0.85 * len(subset)
+    assert same >= 0.85 * len(mirrored)
 
 
 def test_detector_is_safe_to_share_between_threads(photos: list[tuple[Path, np.ndarray]]) -> None:

@@ -22,6 +22,9 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+#: the environment of the installed package's processes: a PYTHONPATH naming a checkout would
+#: import asl_recognition from there instead of from the wheel
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def test_installed_wheel_finds_its_conf(wheel: Path, tmp_path: Path) -> None:
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
     subprocess.run(
-        [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        [str(py), "-m", "pip", "install", "--quiet", "--no-compile", "--no-deps", "--no-index", str(wheel)],
         check=True,
         capture_output=True,
         text=True,
@@ -72,13 +75,15 @@ def test_installed_wheel_finds_its_conf(wheel: Path, tmp_path: Path) -> None:
         "import asl_recognition, pathlib; from asl_recognition.cli import conf_dir;"
         "print(asl_recognition.__file__); print(conf_dir())"
     )
-    out = subprocess.run([str(py), "-c", probe], cwd=work, check=True, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([str(py), "-c", probe], cwd=work, env=CLEAN_ENV, check=True, capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
     module_file, conf = out.stdout.strip().splitlines()
     assert str(env_dir) in module_file, f"imported from {module_file}, not the wheel"
     assert conf == str(Path(module_file).parent / "conf")
     cli = subprocess.run(
         [str(env_dir / "bin" / "asl-recognition"), "--cfg", "job", "trainer=[svm]"],
         cwd=work,
+        env=CLEAN_ENV,
         capture_output=True,
         text=True,
         timeout=120,
@@ -86,7 +91,8 @@ def test_installed_wheel_finds_its_conf(wheel: Path, tmp_path: Path) -> None:
     assert cli.returncode == 0, cli.stderr
     assert "estimator: svm" in cli.stdout
     mod = subprocess.run(
-        [str(py), "-m", "asl_recognition", "--help"], cwd=work, capture_output=True, text=True, timeout=120
+        [str(py), "-m", "asl_recognition", "--help"], cwd=work, env=CLEAN_ENV, capture_output=True, text=True,
+        timeout=120,
     )
     assert mod.returncode == 0 and "trainer" in mod.stdout, mod.stderr
 
@@ -147,8 +153,10 @@ def test_core_install_loads_and_predicts_without_extras(
     constraints.write_text(_lock_pins(REPO / ".ci" / "requirements.lock"))
     offline = os.environ.get("ASL_WHEELHOUSE")  # a folder of wheels, for a machine without network
     source = ["--no-index", "--find-links", offline] if offline else []
+    # --no-compile: no .pyc files written ahead (Python compiles on import): the same packages,
+    # without byte-compiling every module of numpy, scipy, pandas and scikit-learn first
     install = subprocess.run(
-        [py, "-m", "pip", "install", "--quiet", *source, "--constraint", str(constraints), str(wheel)],
+        [py, "-m", "pip", "install", "--quiet", "--no-compile", *source, "--constraint", str(constraints), str(wheel)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -158,7 +166,7 @@ def test_core_install_loads_and_predicts_without_extras(
     work.mkdir()
     probe = subprocess.run(
         [py, "-c", _CORE_PROBE, json.dumps(_EXTRAS_ONLY), str(tmp_path / "images.npy"), *expected],
-        cwd=work, capture_output=True, text=True, timeout=300,
+        cwd=work, env=CLEAN_ENV, capture_output=True, text=True, timeout=300,
     )
     assert probe.returncode == 0, probe.stderr[-3000:]
     result = json.loads(probe.stdout)
@@ -166,7 +174,7 @@ def test_core_install_loads_and_predicts_without_extras(
     assert result["predictions"] == expected
     assert "asl-recognition[images]" in result["hog_error"]
     script = str(env_dir / "bin" / "asl-recognition")
-    cli = subprocess.run([script, "--cfg", "job"], cwd=work, capture_output=True, text=True, timeout=120)
+    cli = subprocess.run([script, "--cfg", "job"], cwd=work, env=CLEAN_ENV, capture_output=True, text=True, timeout=120)
     assert cli.returncode == 2 and "asl-recognition[cli]" in cli.stderr, cli.stderr
     check = subprocess.run([py, "-m", "pip", "check"], capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout

@@ -306,3 +306,47 @@ def test_rich_table_and_markdown(result: ComparisonResult) -> None:
     assert "| 1 | good (winner) |" in md
     assert "McNemar" in md
     assert "## Robustness" in md
+
+
+class SlowCentroid(Centroid):
+    """The same centroids, a fixed time per image slower."""
+
+    model_type = "test-centroid"
+
+    def _predict_proba(self, images: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        import time
+
+        time.sleep(6e-4 * len(images))
+        return super()._predict_proba(images)
+
+
+def test_a_slow_model_gets_a_smaller_documented_robustness_sample(train: Dataset, test_set: Dataset,
+                                                                  tmp_path: Path) -> None:  # fmt: skip
+    from asl_recognition.compare._predictions import robustness_rows
+
+    fast = Centroid.fit(train)
+    slow = SlowCentroid(metadata=fast.metadata, centroids=fast.centroids)
+    big = synthetic_dataset(30, seed=3, name="bigger-test")  # 720 images: above the floor of 500
+    settings = {**FAST, "robustness_subsample": None, "bootstrap_samples": 0}
+    # the slow model's 4 passes over 720 images take over 1.7 s: over a 1.2 s budget
+    result = Comparator(big, robustness_budget_s=1.2, **settings).evaluate({"fast": fast, "slow": slow})
+    counts = {m.name: m.robustness_n for m in result.models}
+    assert counts["fast"] == len(big)
+    assert 500 <= counts["slow"] < len(big)
+    report = result.to_markdown()
+    assert f"measured on evenly spaced images of that sample: slow on {counts['slow']}." in report
+    unlimited = Comparator(big, **settings).evaluate({"slow": slow})
+    assert {m.robustness_n for m in unlimited.models} == {len(big)}
+    assert "evenly spaced" not in unlimited.to_markdown()
+    rows = robustness_rows(2000, seconds_per_image=1e-3, batches=10, budget_s=5)
+    assert len(rows) == 500 and rows[0] == 0 and rows[-1] == 1999 and np.all(np.diff(rows) > 0)
+    with pytest.raises(InvalidParameterError, match="robustness_budget_s"):
+        Comparator(big, robustness_budget_s=0)
+
+
+def test_robustness_false_turns_the_corruptions_off(test_set: Dataset, models: dict[str, Centroid]) -> None:
+    result = Comparator(test_set, robustness=False, **FAST).evaluate(models)
+    assert result.settings["corruptions"] == {}
+    assert all(not m.robustness and m.mean_corruption_accuracy is None for m in result.models)
+    with pytest.raises(InvalidParameterError, match="'robustness' must be one of True, False"):
+        Comparator(test_set, robustness="no")  # type: ignore[arg-type]

@@ -115,7 +115,8 @@ def test_the_job_config_trains_in_worker_processes(tmp_path: Path, caplog: pytes
     cfg = {"workers": -1, "report": False,
            "trainer": {"a": {"name": "sklearn", "params": {"max_iter": 40}},
                        "b": {"name": "sklearn", "params": {"max_iter": 60}}},
-           "compare": {"bootstrap_samples": 0, "corruptions": {}, "latency_repeats": 1}}  # fmt: skip
+           # the comparison in this process: its worker pool is tests/unit/test_compare_workers.py's
+           "compare": {"bootstrap_samples": 0, "corruptions": {}, "latency_repeats": 1, "workers": 1}}  # fmt: skip
     run_job(cfg, output_dir=tmp_path, data=JobData(train, train, synthetic_dataset(2, seed=1), test))
     expected = resolve_workers(-1, 2)
     pooled = [r.getMessage() for r in caplog.records if "worker processes" in r.getMessage()]
