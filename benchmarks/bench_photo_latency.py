@@ -32,7 +32,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -183,9 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     for runtime, prefer in (("as load_model(dir)", None), ('as the service (prefer="onnx")', "onnx")):
         model = load_model(args.model, prefer=prefer)
-        warm: Callable[[], Any] = lambda m=model: m.predict_photos([synthetic])  # noqa: E731
-        for _ in range(3):
-            warm()
+        for _ in range(3):  # warm-up: first calls trace and allocate
+            model.predict_photos([synthetic])
         result["runs"][runtime] = {
             "synthetic 640x480 JPEG": _summary([_one(model, synthetic) for _ in range(args.repeat)]),
             f"{len(dev)} dev photos": _summary([_one(model, photo) for photo in dev]),

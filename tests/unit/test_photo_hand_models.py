@@ -65,8 +65,11 @@ def test_environment_variable_off_folder_and_tampering(tmp_path: Path, monkeypat
 
 
 def test_user_cache_is_used_without_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from asl_recognition._paths import CACHE_ENV
+
     real = _installed()
     monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.delenv(CACHE_ENV, raising=False)  # the user cache, not one named by $ASL_CACHE_DIR
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setattr(hand_models, "_mediapipe_modules", lambda: None)
     assert hand_model_dir() is None
