@@ -28,7 +28,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -45,14 +44,10 @@ from asl_recognition._io import atomic_write_text  # noqa: E402
 from asl_recognition.models import load_model  # noqa: E402
 from asl_recognition.photo import handpose, observe, pipeline  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cnn import cpu_model  # noqa: E402
+
 Clock = dict[str, list[float]]  # stage -> [wall s, cpu s, calls]
-
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 @contextmanager
@@ -177,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     synthetic, dev = _photos(args.photos, args.n)
     load_before = os.getloadavg()[0]
     result: dict[str, Any] = {
-        "cpu": _cpu(), "cpus": len(os.sched_getaffinity(0)), "model": str(args.model),
+        "cpu": cpu_model(), "cpus": len(os.sched_getaffinity(0)), "model": str(args.model),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": " ".join(["python", "benchmarks/bench_photo_latency.py", *(argv or sys.argv[1:])]), "runs": {},
     }  # fmt: skip
