@@ -6,7 +6,9 @@ processes at once (a process each, so a Keras fit, an AutoML search and a scikit
 different cores instead of waiting for each other), in dependency order: an entry that builds on
 other entries' models (a :class:`~asl_recognition.trainers.base.JobModelsUser`: ``product``,
 ``photo`` with ``pixel: cnn_fast``) starts when they are saved, and gets them loaded from their
-saved directories. Entries that others wait for start first.
+saved directories. Entries that others wait for start first; meanwhile a waiting entry whose
+trainer is a :class:`~asl_recognition.trainers.base.Preparer` does the part of its work that
+needs no model (``prepare``: the ``photo`` trainer observes its hands) in a free worker.
 
 The parent loads each finished model from the directory the worker saved, so what the job
 compares and deploys is exactly what was written to disk. Worker log records (progress lines
@@ -33,7 +35,7 @@ from asl_recognition import progress
 from asl_recognition._workers import process_pool, resolve_workers, set_log_prefix
 from asl_recognition.errors import TrainingError
 from asl_recognition.models import TrainedModel, load_model
-from asl_recognition.trainers.base import JobModelsUser, Trainer, TrainResult, TrialRecord
+from asl_recognition.trainers.base import JobModelsUser, Preparer, Trainer, TrainResult, TrialRecord
 
 if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
@@ -176,25 +178,43 @@ def _train_in_workers(
 ) -> dict[str, tuple[TrainResult, Path]]:
     waited_for = {e.key: sum(e.key in other.uses for other in entries) for e in entries}
     pending = list(entries)
+    # entries that wait for others' models and can do part of their work before (Preparer):
+    # that part runs in a free worker meanwhile, and their fit starts once it is over
+    to_prepare = [e for e in entries if e.uses and isinstance(e.trainer, Preparer)]
+    preparing = {e.key for e in to_prepare}
     done: dict[str, tuple[TrainResult, Path]] = {}
-    running: dict[cf.Future[_Outcome], TrainEntry] = {}
-    shown: dict[str, contextlib.ExitStack] = {}
+    running: dict[cf.Future[Any], tuple[str, TrainEntry]] = {}
+    shown: dict[tuple[str, str], contextlib.ExitStack] = {}
     log.info("training %d trainers in %d worker processes", len(entries), workers)
     with contextlib.ExitStack() as cleanup, process_pool(workers, initializer=_init_worker, initargs=(data,)) as pool:
         cleanup.callback(_close_all, shown)
         while pending or running:
-            ready = [e for e in pending if all(u in done for u in e.uses)]
+            ready = [e for e in pending if all(u in done for u in e.uses) and e.key not in preparing]
             ready.sort(key=lambda e: -waited_for[e.key])  # stable: the job's order among equals
-            for entry in ready[: workers - len(running)]:
-                pending.remove(entry)
-                dirs = {u: str(done[u][1]) for u in entry.uses}
-                running[pool.submit(_worker_train, entry, dirs, seed, str(models_dir))] = entry
-                shown[entry.key] = contextlib.ExitStack()
-                shown[entry.key].enter_context(progress.task(f"training {entry.key} ({entry.name}) in a worker"))
+            # first what others wait for, then the preparations, then the rest
+            queue = ([("fit", e) for e in ready if waited_for[e.key]] + [("prepare", e) for e in to_prepare]
+                     + [("fit", e) for e in ready if not waited_for[e.key]])  # fmt: skip
+            for kind, entry in queue[: workers - len(running)]:
+                if kind == "prepare":
+                    to_prepare.remove(entry)
+                    future: cf.Future[Any] = pool.submit(_worker_prepare, entry)
+                    what = f"preparing {entry.key} ({entry.name}) in a worker"
+                else:
+                    pending.remove(entry)
+                    dirs = {u: str(done[u][1]) for u in entry.uses}
+                    future = pool.submit(_worker_train, entry, dirs, seed, str(models_dir))
+                    what = f"training {entry.key} ({entry.name}) in a worker"
+                running[future] = (kind, entry)
+                shown[kind, entry.key] = contextlib.ExitStack()
+                shown[kind, entry.key].enter_context(progress.task(what))
             finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for future in finished:
-                entry = running.pop(future)
-                shown.pop(entry.key).close()
+                kind, entry = running.pop(future)
+                shown.pop((kind, entry.key)).close()
+                if kind == "prepare":
+                    preparing.discard(entry.key)
+                    _prepared(future, entry)
+                    continue
                 outcome = _outcome(future, entry)
                 result = TrainResult(load_model(outcome.model_dir), outcome.metrics, outcome.hyperparameters,
                                      outcome.timings, outcome.trials, outcome.backend)  # fmt: skip
@@ -202,19 +222,34 @@ def _train_in_workers(
     return {e.key: done[e.key] for e in entries}
 
 
-def _close_all(stacks: Mapping[str, contextlib.ExitStack]) -> None:
+def _close_all(stacks: Mapping[tuple[str, str], contextlib.ExitStack]) -> None:
     for stack in stacks.values():
         stack.close()
+
+
+def _dead_worker(entry: TrainEntry) -> TrainingError:
+    return TrainingError(
+        f"trainer {entry.key!r} ({entry.name}): its worker process died (out of memory, or killed); "
+        "run the job with workers=1 to train in the main process"
+    )
 
 
 def _outcome(future: cf.Future[_Outcome], entry: TrainEntry) -> _Outcome:
     try:
         return future.result()
     except cf.process.BrokenProcessPool as exc:
-        raise TrainingError(
-            f"trainer {entry.key!r} ({entry.name}): its worker process died (out of memory, or killed); "
-            "run the job with workers=1 to train in the main process"
-        ) from exc
+        raise _dead_worker(entry) from exc
+
+
+def _prepared(future: cf.Future[None], entry: TrainEntry) -> None:
+    """A preparation's end: a failure is logged, not raised (``fit`` does that work again and
+    raises what is wrong), except a dead worker (the pool is then unusable)."""
+    try:
+        future.result()
+    except cf.process.BrokenProcessPool as exc:
+        raise _dead_worker(entry) from exc
+    except Exception as exc:  # any failure of the trainer's own code: fit will meet it again
+        log.warning("preparing %s (%s) failed, its fit will do that work: %s", entry.key, entry.name, exc)
 
 
 _worker_data: _Data | None = None
@@ -226,6 +261,13 @@ def _init_worker(data: _Data) -> None:
         ds.images.setflags(write=False)
         ds.labels.setflags(write=False)
     _worker_data = data
+
+
+def _worker_prepare(entry: TrainEntry) -> None:
+    assert _worker_data is not None, "worker not initialised"
+    set_log_prefix(entry.key)
+    assert isinstance(entry.trainer, Preparer)
+    entry.trainer.prepare(_worker_data.fit)
 
 
 def _worker_train(entry: TrainEntry, dep_dirs: Mapping[str, str], seed: int, models_dir: str) -> _Outcome:

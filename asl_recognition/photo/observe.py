@@ -236,6 +236,7 @@ def observe_photos(
         else:
             out[i] = hit
     if todo:
+        hits = n - len(todo)
         n_workers = min(4, len(os.sched_getaffinity(0))) if workers is None else max(1, int(workers))
         files = [i for i in todo if isinstance(sources[i], (str, os.PathLike)) and keys[i] is not None]
         if root is not None and n_workers > 1 and len(files) >= MIN_PARALLEL:
@@ -258,7 +259,7 @@ def observe_photos(
                 root = _store(root, key, obs)
             if progress is not None:
                 progress(done, len(todo))
-        logger.info("observed %d photo(s), %d from the cache", n, n - len(todo))
+        logger.info("observed %d photo(s), %d from the cache", n, hits)
     return [o for o in out if o is not None]
 
 

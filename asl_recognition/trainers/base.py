@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "JobModelsUser",
     "Preflight",
+    "Preparer",
     "TrackingUser",
     "TrainResult",
     "Trainer",
@@ -66,6 +67,22 @@ class JobModelsUser(Protocol):
 
     def use_job_models(self, models: Mapping[str, TrainedModel]) -> None:
         """Receive the trained models of the trainers named in :attr:`job_models`, by name."""
+        ...
+
+
+@runtime_checkable
+class Preparer(Protocol):
+    """A trainer with work that needs no other trainer's model and that ``fit`` would otherwise
+    do itself: filling on-disk caches (e.g. the hand observations of the ``photo`` trainer).
+
+    When the main job trains in worker processes, a trainer that waits for other trainers'
+    models (:class:`JobModelsUser`) runs :meth:`prepare` in a free worker while they train, and
+    its ``fit`` then finds that work done. ``fit`` must not depend on :meth:`prepare` having run.
+    """
+
+    def prepare(self, train: Dataset) -> None:
+        """Do ahead what ``fit(train, ...)`` will need (in one process: the job's other workers
+        are busy)."""
         ...
 
 

@@ -181,14 +181,33 @@ class PhotoTrainer:
             self._pixel_model = models[key]
 
     # -- data --------------------------------------------------------------------------------
+    def prepare(self, train: Dataset) -> None:
+        """Fill the on-disk caches that ``fit(train, ...)`` reads: the hands of the Sign MNIST
+        images it uses and of the photo folder (:class:`~asl_recognition.trainers.base.Preparer`;
+        the main job runs this while the pixel expert trains). Photos are observed in this
+        process unless ``workers`` was given."""
+        from asl_recognition.data.photos import load_photo_dataset
+        from asl_recognition.photo.observe import observe_photos, read_crops_cached
+
+        read_crops_cached(self._mnist_images(train))
+        if self.photos_train is not None:
+            observe_photos(list(load_photo_dataset(self.photos_train).files),
+                           workers=1 if self.workers is None else self.workers)  # fmt: skip
+
+    def _mnist_rows(self, train: Dataset) -> npt.NDArray[np.intp]:
+        return np.arange(0, len(train), self.mnist_stride)
+
+    def _mnist_images(self, train: Dataset) -> npt.NDArray[np.uint8]:
+        return np.asarray(train.images)[self._mnist_rows(train)]
+
     def _mnist_hands(self, train: Dataset) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         from asl_recognition.photo.hand_shape import canonical_hands
         from asl_recognition.photo.handpose import MIN_PRESENCE
         from asl_recognition.photo.mirror import is_other_side
         from asl_recognition.photo.observe import read_crops_cached
 
-        idx = np.arange(0, len(train), self.mnist_stride)
-        r = read_crops_cached(np.asarray(train.images)[idx])
+        idx = self._mnist_rows(train)
+        r = read_crops_cached(self._mnist_images(train))
         keep = r.presence >= MIN_PRESENCE
         other = np.array([is_other_side(s) for s in r.side])
         logger.info("photo: hands read in %d of %d Sign MNIST images", int(keep.sum()), len(idx))

@@ -4,6 +4,7 @@ photo flavour (pose classifier, fusion, save/load), photo folders and the observ
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from asl_recognition.photo.box import HandBox
 from asl_recognition.photo.hand_augment import augment_hands
 from asl_recognition.photo.hand_shape import N_FEATURES, canonical_hands, hand_shape_features, shape_features
 from asl_recognition.photo.handpose import HandPose
-from asl_recognition.photo.observe import _from_npz, _to_npz, observe_photos
+from asl_recognition.photo.observe import MIN_PARALLEL, _from_npz, _key, _to_npz, observe_photos
 from asl_recognition.photo.pipeline import HandObservation
 from asl_recognition.trainers.photo import SIGN_MNIST_PERSON, fusion_weight, person_weights
 
@@ -232,7 +233,7 @@ def test_photo_folder_errors_name_the_problem(tmp_path: Path) -> None:
         load_photo_dataset(tmp_path / "nowhere")
 
 
-def test_observations_are_cached_by_content(tmp_path: Path) -> None:
+def test_observations_are_cached_by_content(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     root = _folder(tmp_path)
     files = sorted(root.glob("*/*.png"))
     first = observe_photos(files, cache_dir=tmp_path / "cache", workers=1)
@@ -241,8 +242,30 @@ def test_observations_are_cached_by_content(tmp_path: Path) -> None:
     again = observe_photos(files, cache_dir=tmp_path / "cache", workers=1)
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a.image, b.image)
-    entries[0].write_bytes(b"damaged")  # a damaged entry is recomputed, not fatal
-    assert len(observe_photos(files, cache_dir=tmp_path / "cache", workers=1)) == len(files)
+    damaged = next(e for e in entries if e.stem == _key(files[0]))
+    damaged.write_bytes(b"damaged")  # a damaged entry is recomputed, not fatal
+    with caplog.at_level(logging.INFO, logger="asl_recognition.photo.observe"):
+        assert len(observe_photos(files, cache_dir=tmp_path / "cache", workers=1)) == len(files)
+    sharing = sum(f.read_bytes() == files[0].read_bytes() for f in files)  # photos of that entry
+    assert f"observed {len(files)} photo(s), {len(files) - sharing} from the cache" in caplog.text
+
+
+def test_worker_processes_observe_what_this_process_would(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rng = np.random.default_rng(0)
+    files = []
+    for i in range(3 + MIN_PARALLEL):  # three cached, enough others for the worker processes
+        files.append(tmp_path / "photos" / f"{i}.png")
+        files[-1].parent.mkdir(exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(files[-1])
+    observe_photos(files[:3], cache_dir=tmp_path / "cache", workers=1)  # three already cached
+    with caplog.at_level(logging.INFO, logger="asl_recognition.photo.observe"):
+        in_workers = observe_photos(files, cache_dir=tmp_path / "cache", workers=2)
+    assert f"observed {len(files)} photo(s), 3 from the cache" in caplog.text
+    assert "worker failed" not in caplog.text
+    here = observe_photos(files[::5], cache=False)  # a sample, observed in this process
+    for a, b in zip(in_workers[::5], here, strict=True):
+        np.testing.assert_array_equal(a.image, b.image)
+        assert (a.pose is None) == (b.pose is None)
 
 
 def test_observation_round_trips_through_its_cache_format() -> None:
@@ -323,3 +346,29 @@ def test_a_person_with_many_photos_does_not_outvote_the_others(balance: str) -> 
         assert 0.25 < p_small < 0.75
     else:
         assert p_small < 0.2
+
+
+def test_photo_trainer_prepares_what_its_fit_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``prepare`` (run by the main job while the pixel expert trains) leaves in the cache the
+    Sign MNIST crop readings and photo observations that ``fit`` looks up, under the same keys."""
+    from asl_recognition.photo.hand_models import PALM_MODEL, hand_model_dir
+    from asl_recognition.photo.observe import observation_cache_dir, read_crops_cached
+    from asl_recognition.testing import synthetic_dataset
+    from asl_recognition.trainers.photo import PhotoTrainer
+
+    models = hand_model_dir()
+    if models is None:
+        pytest.skip("the hand models are not installed")
+    monkeypatch.setenv("ASL_HAND_MODELS", str(models[PALM_MODEL].parent))
+    monkeypatch.setenv("ASL_CACHE_DIR", str(tmp_path / "cache"))  # empty: what prepare writes is new
+    persons = {f"{letter}/{i}.png": f"p{i}" for letter in "ABC" for i in range(2)}
+    folder = _folder(tmp_path, persons)
+    train = synthetic_dataset(2, seed=0)
+    trainer = PhotoTrainer(photos_train=folder, mnist_stride=3)
+    trainer.prepare(train)
+    written = set(observation_cache_dir().rglob("*.npz"))
+    crops = {p for p in written if p.parent.name == "crops"}
+    assert len(crops) == 1 and len(written - crops) == len({f.read_bytes() for f in folder.rglob("*.png")})
+    expected = read_crops_cached(np.asarray(train.images)[::3])  # fit's batch: found in the cache
+    assert set(observation_cache_dir().rglob("*.npz")) == written
+    np.testing.assert_array_equal(expected.presence, np.load(next(iter(crops)))["presence"])

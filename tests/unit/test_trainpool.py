@@ -27,20 +27,57 @@ def data() -> dict[str, Dataset]:
     return {"fit": train, "validation": validation, "train": train}
 
 
-def _entries() -> list[TrainEntry]:
+class _PreparingTrainer:
+    """Builds on another entry's model and can do part of its work before (a Preparer): notes
+    in ``log`` which process prepared and whether ``fit`` found the preparation done."""
+
+    def __init__(self, log: Path, fail: bool = False) -> None:
+        self.log, self.fail = log, fail  # fail: the preparation raises
+        self.job_models: tuple[str, ...] = ("lr",)
+        self.inner = get_trainer("sklearn", max_iter=40)
+
+    def use_job_models(self, models: Any) -> None:
+        assert set(models) == {"lr"}
+
+    def prepare(self, train: Dataset) -> None:
+        import os
+
+        if self.fail:
+            raise RuntimeError("no disk space for the cache")
+        with self.log.open("a") as f:
+            f.write(f"prepared {os.getpid()} {len(train)}\n")
+
+    def fit(self, train: Dataset, *, validation: Dataset | None = None, seed: int = 0) -> TrainResult:
+        with self.log.open("a") as f:
+            f.write("fit\n")
+        result: TrainResult = self.inner.fit(train, validation=validation, seed=seed)
+        return result
+
+
+def _entries(log: Path) -> list[TrainEntry]:
     return [
         TrainEntry("lr", "sklearn", get_trainer("sklearn", max_iter=60)),
         TrainEntry("svm", "sklearn", get_trainer("sklearn", estimator="svm", pca_components=20), refit=True),
         TrainEntry("both", "product", get_trainer("product", members=["lr", "svm"]), uses=("lr", "svm")),
+        TrainEntry("mine", "custom", _PreparingTrainer(log), uses=("lr",)),
     ]
 
 
 def test_workers_train_the_same_models_as_one_process(data: dict[str, Dataset], tmp_path: Path,
                                                       caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    import os
+
     caplog.set_level(logging.INFO, logger="asl_recognition")
-    parallel = train_entries(_entries(), **data, seed=0, models_dir=tmp_path / "p", workers=2)
-    serial = train_entries(_entries(), **data, seed=0, models_dir=tmp_path / "s", workers=1)
-    assert list(parallel) == ["lr", "svm", "both"]
+    log = tmp_path / "mine.txt"
+    parallel = train_entries(_entries(log), **data, seed=0, models_dir=tmp_path / "p", workers=2)
+    # a Preparer waiting for another entry prepared in a worker process, on the fit rows, before its fit
+    prepared, fitted = log.read_text().splitlines()
+    assert prepared.split()[0] == "prepared" and fitted == "fit"
+    assert int(prepared.split()[1]) != os.getpid() and int(prepared.split()[2]) == len(data["fit"])
+    log.unlink()
+    serial = train_entries(_entries(log), **data, seed=0, models_dir=tmp_path / "s", workers=1)
+    assert log.read_text().splitlines() == ["fit"]  # without a pool nothing overlaps: fit does it all
+    assert list(parallel) == ["lr", "svm", "both", "mine"]
     probe = data["validation"].images
     for key, (result, path) in parallel.items():
         assert isinstance(result, TrainResult)
@@ -90,6 +127,22 @@ def test_unpicklable_trainers_train_in_this_process(data: dict[str, Dataset], tm
     assert set(done) == {"mine", "lr"}
     assert any("cannot be sent to a worker process" in r.getMessage() and "mine" in r.getMessage()
                for r in caplog.records)  # fmt: skip
+
+
+def test_a_failed_preparation_only_warns_and_a_dead_worker_stops_the_job(caplog: pytest.LogCaptureFixture) -> None:
+    import concurrent.futures as cf
+
+    from asl_recognition._trainpool import _prepared
+
+    entry = TrainEntry("mine", "custom", _PreparingTrainer(Path("unused"), fail=True), uses=("lr",))
+    failed: cf.Future[None] = cf.Future()
+    failed.set_exception(RuntimeError("no disk space for the cache"))
+    _prepared(failed, entry)
+    assert "preparing mine (custom) failed, its fit will do that work: no disk space for the cache" in caplog.text
+    dead: cf.Future[None] = cf.Future()
+    dead.set_exception(cf.process.BrokenProcessPool("gone"))
+    with pytest.raises(AslRecognitionError, match="'mine' .*worker process died"):
+        _prepared(dead, entry)
 
 
 def test_auto_workers_is_bounded_by_cores_and_tasks() -> None:
