@@ -122,8 +122,8 @@ def _field(name: str, annotation: Any, default: Any) -> tuple[str, Any, Any] | N
         return (name, kind, dataclasses.field(default="???"))  # OmegaConf's mandatory value
     if dataclasses.is_dataclass(default) and not isinstance(default, type):
         return (name, kind, dataclasses.field(default_factory=dataclass_schema(type(default))))
-    if isinstance(default, (list, tuple, dict)):
-        value = dict(default) if isinstance(default, dict) else list(default)
+    if isinstance(default, (list, tuple, collections.abc.Mapping)):
+        value = dict(default) if isinstance(default, collections.abc.Mapping) else list(default)
         return (name, kind, dataclasses.field(default_factory=lambda: value.copy()))
     return (name, kind, dataclasses.field(default=default))
 

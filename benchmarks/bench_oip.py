@@ -134,7 +134,7 @@ def _photo_model(workdir: Path) -> Path:
     from asl_recognition.data import load_dataset
 
     fit, validation = load_dataset("train").split_validation(fraction=0.2, seed=0)
-    trainer = get_trainer("photo", mnist_stride=20, hidden=[64], max_iter=80)
+    trainer = get_trainer("photo", pixel=None, mnist_stride=20, hidden=[64], max_iter=80)
     return Path(trainer.fit(fit, validation=validation, seed=0).model.save(workdir / "photo"))
 
 

@@ -14,8 +14,9 @@
    Sign MNIST's hands count as one more person (:func:`person_weights`). The recogniser is
    meant for people it never saw, so no one person's way of signing, photographed a thousand
    times, may dominate what it learns.
-4. **Pixel expert** (``pixel``): a trainer spec (trained here on ``train``/``validation``), a
-   trained model, or None.
+4. **Pixel expert** (``pixel``): a trainer spec (trained here on ``train``/``validation``; by
+   default :data:`DEFAULT_PIXEL`, the library's default CNN), a trained model, or None (the pose
+   expert alone, also on 28x28 crops).
 5. **Fusion**: with both experts and a photo folder of at least two persons, the pose expert is
    first trained without the photos of held-out persons (:meth:`PhotoDataset.split_by_person`),
    and the mixing weight that gives the held-out photos the highest likelihood is kept; then the
@@ -34,6 +35,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from asl_recognition.data.dataset import Dataset
     from asl_recognition.data.photos import PhotoDataset
 
-__all__ = ["PHOTOS_TRAIN_ENV", "SIGN_MNIST_PERSON", "PhotoTrainer", "fusion_weight", "person_weights"]
+__all__ = ["DEFAULT_PIXEL", "PHOTOS_TRAIN_ENV", "SIGN_MNIST_PERSON", "PhotoTrainer", "fusion_weight", "person_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,10 @@ PHOTOS_TRAIN_ENV = "ASL_PHOTOS_TRAIN"
 WEIGHT_GRID = tuple(float(w) for w in np.round(np.linspace(0.0, 1.0, 21), 2))
 #: The person that Sign MNIST's hands count as when training is balanced by person.
 SIGN_MNIST_PERSON = "sign-language-mnist"
+#: The default pixel expert: the library's default CNN (``conf/trainer/cnn.yaml``), which keeps
+#: the recogniser's 28x28 path (the test file, greyscale images) at the CNN's accuracy; the main
+#: job passes its own ``cnn_fast`` instead of training a second CNN.
+DEFAULT_PIXEL: Mapping[str, Any] = MappingProxyType({"name": "cnn"})
 
 
 def person_weights(persons: Sequence[str] | npt.NDArray[np.str_]) -> npt.NDArray[np.float64]:
@@ -103,8 +109,10 @@ class PhotoTrainer:
 
     Args:
         photos_train: a folder of labelled training photos, or None (Sign MNIST alone).
-        pixel: the pixel expert: ``{name: BACKEND, params: {...}}``, a trained model, the key of
-            an earlier trainer of the main job (``pixel: cnn_fast``), or None.
+        pixel: the pixel expert: ``{name: BACKEND, params: {...}}`` (default
+            :data:`DEFAULT_PIXEL`), a trained model, the key of an earlier trainer of the main job
+            (``pixel: cnn_fast``), or None (no pixel expert: 28x28 crops are read by the pose
+            expert too, far below a CNN on the test file).
         hidden: the pose expert's hidden layer widths.
         alpha: its L2 penalty.
         max_iter: its largest number of training epochs (early stopping on 10 % of the rows).
@@ -122,7 +130,7 @@ class PhotoTrainer:
         self,
         *,
         photos_train: str | os.PathLike[str] | None = None,
-        pixel: str | Mapping[str, Any] | TrainedModel | None = None,
+        pixel: str | Mapping[str, Any] | TrainedModel | None = DEFAULT_PIXEL,
         hidden: Sequence[int] = (256, 128),
         alpha: float = 1e-3,
         max_iter: int = 300,

@@ -372,3 +372,22 @@ def test_photo_trainer_prepares_what_its_fit_reads(tmp_path: Path, monkeypatch: 
     expected = read_crops_cached(np.asarray(train.images)[::3])  # fit's batch: found in the cache
     assert set(observation_cache_dir().rglob("*.npz")) == written
     np.testing.assert_array_equal(expected.presence, np.load(next(iter(crops)))["presence"])
+
+
+def test_the_default_photo_recogniser_trains_a_cnn_pixel_expert() -> None:
+    """``get_trainer("photo")`` keeps the 28x28 path (the test file) at a CNN's accuracy; the
+    config schema shows that default, and ``pixel=None`` is the pose expert alone."""
+    import dataclasses
+
+    from asl_recognition import get_trainer
+    from asl_recognition.config import params_schema
+    from asl_recognition.trainers.photo import PhotoTrainer
+
+    from asl_recognition.trainers.cnn.backend import KerasCnnTrainer
+
+    trainer = get_trainer("photo")
+    assert trainer.params["pixel"] == {"name": "cnn"}  # type: ignore[attr-defined]
+    assert isinstance(trainer._pixel_trainer, KerasCnnTrainer)  # type: ignore[attr-defined]
+    assert get_trainer("photo", pixel=None).params["pixel"] is None  # type: ignore[attr-defined]
+    field = next(f for f in dataclasses.fields(params_schema(PhotoTrainer)) if f.name == "pixel")
+    assert field.default_factory() == {"name": "cnn"}  # type: ignore[misc]
