@@ -259,7 +259,9 @@ def observe_photos(
                 root = _store(root, key, obs)
             if progress is not None:
                 progress(done, len(todo))
-        logger.info("observed %d photo(s), %d from the cache", n, hits)
+        # a batch is worth a line; a service's one photo per request is not
+        logger.log(logging.INFO if n >= MIN_PARALLEL else logging.DEBUG, "observed %d photo(s), %d from the cache",
+                   n, hits)  # fmt: skip
     return [o for o in out if o is not None]
 
 

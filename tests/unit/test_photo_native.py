@@ -244,7 +244,7 @@ def test_observations_are_cached_by_content(tmp_path: Path, caplog: pytest.LogCa
         np.testing.assert_array_equal(a.image, b.image)
     damaged = next(e for e in entries if e.stem == _key(files[0]))
     damaged.write_bytes(b"damaged")  # a damaged entry is recomputed, not fatal
-    with caplog.at_level(logging.INFO, logger="asl_recognition.photo.observe"):
+    with caplog.at_level(logging.DEBUG, logger="asl_recognition.photo.observe"):  # a small batch: DEBUG
         assert len(observe_photos(files, cache_dir=tmp_path / "cache", workers=1)) == len(files)
     sharing = sum(f.read_bytes() == files[0].read_bytes() for f in files)  # photos of that entry
     assert f"observed {len(files)} photo(s), {len(files) - sharing} from the cache" in caplog.text
