@@ -190,7 +190,10 @@ def _predict(argv: Sequence[str]) -> int:
     else:
         for row in rows:
             top = ", ".join(f"{c['letter']} {c['probability']:.2f}" for c in row.get("probabilities", []))
-            print(f"{row.get('input')}: {row.get('letter')}  ({top})")
+            note = ""
+            if "hand" in row and row["hand"] is None and row.get("photo_size") != [28, 28]:
+                note = "  [no hand found: the centre of the image was read]"
+            print(f"{row.get('input')}: {row.get('letter')}  ({top}){note}")
     return 0
 
 

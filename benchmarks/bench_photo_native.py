@@ -12,10 +12,11 @@ What it measures (and writes to ``benchmarks/results/photo_native.json`` / ``.md
 - **Leave-one-person-out** on the training photos: the pose expert trained on Sign MNIST and
   the other persons' photos, read on the held-out person's photos.
 - **Development set**, per person with Wilson 95 % intervals, for the recogniser trained on
-  Sign MNIST alone and on Sign MNIST plus the training photos, under three conditions:
+  Sign MNIST alone and on Sign MNIST plus the training photos, under four conditions:
   ``plain`` (the photos as they are), ``tight_on_black`` (the hand cut out tightly and pasted on
   black, as tight crops are) and ``small_in_clutter`` (the photo shrunk into a larger frame of
-  other photos' patches, as a small hand in a busy room).
+  other photos' patches, as a small hand in a busy room) and ``mirrored`` (the photo flipped
+  left to right: the same letters signed with the other hand, or through a selfie camera).
 - With ``--pixel DIR`` (a saved 28x28 model, e.g. a main job's ``models/cnn_fast``) the pixel
   expert and the learned fusion weight; the test-file accuracy, size on disk and the end-to-end
   time per photo (decode, detect, classify) of the saved recogniser.
@@ -136,14 +137,17 @@ def _conditions(dev: PhotoDataset, observations: Sequence[HandObservation], trai
             patches.append(img[y : y + 64, x : x + 64])
     tight: list[Any] = []
     clutter: list[Any] = []
+    mirrored: list[Any] = []
     for f, obs in zip(dev.files, observations, strict=True):
         rgb = read_photo(f)
         cut = _tight_on_black(rgb, obs)
         tight.append(cut if cut is not None else rgb)
         clutter.append(_small_in_clutter(rgb, patches, rng))
+        mirrored.append(np.ascontiguousarray(rgb[:, ::-1]))
     return {
         "tight_on_black": observe_photos(tight, cache=False),
         "small_in_clutter": observe_photos(clutter, cache=False),
+        "mirrored": observe_photos(mirrored, cache=False),
     }
 
 

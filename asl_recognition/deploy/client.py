@@ -284,7 +284,10 @@ def predict_command(
 
     Returns:
         one dict per input: ``{"input": path, "label": int, "letter": str,
-        "probabilities": [{"label", "letter", "probability"}, ...]}`` (``top_k`` entries).
+        "probabilities": [{"label", "letter", "probability"}, ...]}`` (``top_k`` entries); with
+        ``model_dir`` also ``"hand"``: what was found of the hand, as the service reports it
+        (:func:`~asl_recognition.deploy._responses.hand_payload`; None when no hand was found and
+        the centre of the image was read), and ``"photo_size"``.
 
     ``protocol`` says what ``uri`` speaks: ``"score"`` or ``"oip"`` (see :class:`ScoringClient`).
     """
@@ -297,12 +300,14 @@ def predict_command(
     if not paths:
         raise InvalidParameterError("no input images given")
     answers: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = [{} for _ in paths]
     if uri is not None:
         client = ScoringClient(uri, key=key, protocol=protocol)
         for start in range(0, len(paths), IMAGE_BATCH):
             answers.append(client.predict_images(paths[start : start + IMAGE_BATCH], top_k=top_k))
     else:
         from asl_recognition.deploy._requests import ScoringRequest
+        from asl_recognition.deploy._responses import hand_payload
         from asl_recognition.deploy._scoring import Scorer
         from asl_recognition.images import observe_image
         from asl_recognition.models import load_model
@@ -312,10 +317,11 @@ def predict_command(
         observations = tuple(observe_image(p) for p in paths)  # the service's path for image files
         images = np.stack([o.image for o in observations]).astype(np.float32)
         answers.append(scorer.predict(ScoringRequest(images=images, top_k=top_k, observations=observations)))
+        found = [{"hand": hand_payload(o), "photo_size": list(o.photo_size)} for o in observations]
     rows: list[dict[str, Any]] = []
     for answer in answers:
         for label, letter, probs in zip(
             answer["result"], answer["letters"], answer["probabilities"], strict=True
         ):
             rows.append({"label": label, "letter": letter, "probabilities": probs})
-    return [{"input": str(p), **row} for p, row in zip(paths, rows, strict=True)]
+    return [{"input": str(p), **row, **hand} for p, row, hand in zip(paths, rows, found, strict=True)]

@@ -175,6 +175,7 @@ def test_delete_stops_the_process_group_and_predict_from_model_dir(
     rows = predict_command([img], model_dir=onnx_model_dir)
     assert rows[0]["label"] == VALID_LABELS[7]
     assert rows[0]["input"] == str(img)
+    assert rows[0]["hand"] is None  # a greyscale letter image: no hand to find, the centre is read
 
 
 def test_a_free_port_taken_before_the_server_binds_it_is_retried(

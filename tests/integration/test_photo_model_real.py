@@ -95,6 +95,8 @@ def test_the_service_reads_photos_with_the_photo_model(
     assert answer["result"] == expected
     local = predict_command(files, model_dir=photo_model_dir, top_k=1)
     assert [row["label"] for row in local] == expected
+    # what was found of each hand, as the service reports it (the dev photos: every hand found)
+    assert all(row["hand"]["detector"] == "landmarks" and len(row["hand"]["landmarks"]) == 21 for row in local)
 
 
 @pytest.mark.serve

@@ -381,9 +381,8 @@ def test_the_default_photo_recogniser_trains_a_cnn_pixel_expert() -> None:
 
     from asl_recognition import get_trainer
     from asl_recognition.config import params_schema
-    from asl_recognition.trainers.photo import PhotoTrainer
-
     from asl_recognition.trainers.cnn.backend import KerasCnnTrainer
+    from asl_recognition.trainers.photo import PhotoTrainer
 
     trainer = get_trainer("photo")
     assert trainer.params["pixel"] == {"name": "cnn"}  # type: ignore[attr-defined]
@@ -391,3 +390,21 @@ def test_the_default_photo_recogniser_trains_a_cnn_pixel_expert() -> None:
     assert get_trainer("photo", pixel=None).params["pixel"] is None  # type: ignore[attr-defined]
     field = next(f for f in dataclasses.fields(params_schema(PhotoTrainer)) if f.name == "pixel")
     assert field.default_factory() == {"name": "cnn"}  # type: ignore[misc]
+
+
+def test_predict_says_when_no_hand_was_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``asl-recognition predict`` marks a photo whose hand it did not find (its centre was read)."""
+    from asl_recognition import get_trainer
+    from asl_recognition.cli import main
+    from asl_recognition.testing import synthetic_dataset
+
+    train = synthetic_dataset(3, seed=0)
+    model_dir = get_trainer("sklearn", max_iter=30).fit(train, seed=0).model.save(tmp_path / "model")
+    photo = tmp_path / "wall.png"
+    Image.fromarray(np.full((60, 80, 3), (90, 110, 160), np.uint8)).save(photo)  # a blue wall, no hand
+    crop = tmp_path / "crop.png"
+    Image.fromarray(train.images[0].reshape(28, 28).astype(np.uint8)).save(crop)  # a 28x28 crop is no photo
+    assert main(["predict", "--model", str(model_dir), str(photo), str(crop)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{photo}: ") and lines[0].endswith("[no hand found: the centre of the image was read]")
+    assert lines[1].startswith(f"{crop}: ") and "no hand found" not in lines[1]
