@@ -2,10 +2,11 @@
 
 A :class:`PhotoModel` has two experts:
 
-- the **pose expert** (:class:`PoseClassifier`): a small neural network on the hand-shape
-  features (:mod:`asl_recognition.photo.hand_shape`) of the full-resolution 3-D landmarks the
-  learned detector reads in the photo; it sees the hand's shape and orientation and nothing of
-  the room, the light or the skin;
+- the **pose expert** (:class:`PoseEnsemble` of :class:`PoseClassifier` networks, their
+  probabilities averaged): small neural networks on the hand-shape features
+  (:mod:`asl_recognition.photo.hand_shape`) of the full-resolution 3-D landmarks the learned
+  detector reads in the photo; they see the hand's shape and orientation and nothing of the
+  room, the light or the skin;
 - an optional **pixel expert**: any saved model reading 28x28 crops (e.g. the ``cnn``
   backend's), for inputs that are crops (the Sign MNIST files, greyscale images) and photos in
   which no landmarks were found.
@@ -17,8 +18,9 @@ mixture cannot be vetoed: one expert's confident mistake lowers the other's righ
 cannot erase it, as a product of the two can. Without validation photos ``w`` is 1: the pose
 expert alone reads photos with landmarks.
 
-Files: ``pose.npz`` (the network's arrays, loaded without pickle) and, with a pixel expert,
-its own model directory ``pixel/``.
+Files: ``pose.npz`` (the networks' arrays, loaded without pickle; one network in the format of
+models saved before ensembles, which still load) and, with a pixel expert, its own model
+directory ``pixel/``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from asl_recognition.models.base import ModelMetadata, TrainedModel, load_model,
 from asl_recognition.photo.hand_shape import N_FEATURES, hand_shape_features
 from asl_recognition.photo.mirror import is_other_side
 
-__all__ = ["PhotoModel", "PoseClassifier", "observation_features"]
+__all__ = ["PhotoModel", "PoseClassifier", "PoseEnsemble", "observation_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -110,26 +112,103 @@ class PoseClassifier:
         """Number of weights and biases."""
         return sum(w.size + b.size for w, b in zip(self.weights, self.biases, strict=True))
 
+    def arrays(self, prefix: str = "") -> dict[str, npt.NDArray[Any]]:
+        """The arrays :meth:`to_bytes` stores, their names prefixed with ``prefix``."""
+        out: dict[str, npt.NDArray[Any]] = {f"{prefix}mean": self.mean, f"{prefix}scale": self.scale,
+                                            f"{prefix}labels": np.asarray(self.labels)}  # fmt: skip
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            out[f"{prefix}w{i}"], out[f"{prefix}b{i}"] = w.astype(np.float32), b.astype(np.float32)
+        return out
+
+    @classmethod
+    def from_arrays(cls, data: Mapping[str, npt.NDArray[Any]], prefix: str = "") -> PoseClassifier:
+        """The classifier whose :meth:`arrays` (with ``prefix``) are ``data``."""
+        n = sum(1 for k in data if k.startswith(f"{prefix}w") and k[len(prefix) + 1 :].isdigit())
+        return cls(mean=data[f"{prefix}mean"].astype(np.float64), scale=data[f"{prefix}scale"].astype(np.float64),
+                   weights=tuple(data[f"{prefix}w{i}"].astype(np.float64) for i in range(n)),
+                   biases=tuple(data[f"{prefix}b{i}"].astype(np.float64) for i in range(n)),
+                   labels=tuple(int(x) for x in data[f"{prefix}labels"]))  # fmt: skip
+
     def to_bytes(self) -> bytes:
         """The arrays as an ``.npz`` file's bytes."""
-        arrays: dict[str, Any] = {"mean": self.mean, "scale": self.scale, "labels": np.asarray(self.labels)}
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            arrays[f"w{i}"], arrays[f"b{i}"] = w.astype(np.float32), b.astype(np.float32)
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
-        return buf.getvalue()
+        return _npz(self.arrays())
 
     @classmethod
     def from_file(cls, path: Path) -> PoseClassifier:
         """Read :meth:`to_bytes`' file (no pickle)."""
+        ensemble = PoseEnsemble.from_file(path)
+        if len(ensemble.members) != 1:
+            raise ModelFormatError(f"{path}: holds {len(ensemble.members)} pose classifiers, not one")
+        return ensemble.members[0]
+
+
+def _npz(arrays: Mapping[str, npt.NDArray[Any]]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **dict[str, Any](arrays))
+    return buf.getvalue()
+
+
+@dataclasses.dataclass(frozen=True)
+class PoseEnsemble:
+    """Pose classifiers of the same labels and features whose probabilities are averaged.
+
+    The ``photo`` trainer trains each member with its own seed and its own held-out persons
+    for early stopping; averaging them lowers the variance that one small network trained on a
+    few persons has (what it reads in a person it never saw depends much on its seed).
+    """
+
+    members: tuple[PoseClassifier, ...]
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise ModelFormatError("a pose ensemble needs at least one classifier")
+        first = self.members[0]
+        for i, m in enumerate(self.members[1:], start=1):
+            if m.labels != first.labels or m.mean.shape != first.mean.shape:
+                raise ModelFormatError(f"pose ensemble member {i} reads {m.mean.shape[0]} features into labels "
+                                       f"{m.labels}, member 0 {first.mean.shape[0]} into {first.labels}")  # fmt: skip
+
+    @property
+    def labels(self) -> tuple[int, ...]:
+        """The label id of each output."""
+        return self.members[0].labels
+
+    @property
+    def hidden_layers(self) -> list[int]:
+        """The hidden layer widths of the first member."""
+        return [w.shape[1] for w in self.members[0].weights[:-1]]
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of weights and biases of all members."""
+        return sum(m.n_parameters for m in self.members)
+
+    def predict_proba(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """``(N, F)`` features -> the members' mean ``(N, len(labels))`` probabilities."""
+        x = np.asarray(features, np.float64)
+        out: npt.NDArray[np.float64] = np.mean([m.predict_proba(x) for m in self.members], axis=0)
+        return out
+
+    def to_bytes(self) -> bytes:
+        """The members' arrays as one ``.npz`` file (one member: :class:`PoseClassifier`'s format)."""
+        if len(self.members) == 1:
+            return self.members[0].to_bytes()
+        arrays: dict[str, npt.NDArray[Any]] = {"members": np.asarray(len(self.members))}
+        for k, m in enumerate(self.members):
+            arrays.update(m.arrays(prefix=f"m{k}_"))
+        return _npz(arrays)
+
+    @classmethod
+    def from_file(cls, path: Path) -> PoseEnsemble:
+        """Read :meth:`to_bytes`' file, or :meth:`PoseClassifier.to_bytes`' (no pickle)."""
         try:
             with np.load(path, allow_pickle=False) as data:
-                n = sum(1 for k in data.files if k.startswith("w"))
-                return cls(mean=data["mean"].astype(np.float64), scale=data["scale"].astype(np.float64),
-                           weights=tuple(data[f"w{i}"].astype(np.float64) for i in range(n)),
-                           biases=tuple(data[f"b{i}"].astype(np.float64) for i in range(n)),
-                           labels=tuple(int(x) for x in data["labels"]))  # fmt: skip
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+                arrays = {k: data[k] for k in data.files}
+            if "members" not in arrays:
+                return cls((PoseClassifier.from_arrays(arrays),))
+            count = int(arrays["members"])
+            return cls(tuple(PoseClassifier.from_arrays(arrays, prefix=f"m{k}_") for k in range(count)))
+        except (OSError, ValueError, KeyError, EOFError, TypeError) as exc:
             raise ModelFormatError(f"{path}: not a pose classifier file ({exc})") from exc
 
 
@@ -161,7 +240,7 @@ class PhotoModel(TrainedModel):
     """Pose expert plus optional pixel expert (see the module docstring).
 
     Args:
-        pose: the pose expert.
+        pose: the pose expert (a single classifier is taken as an ensemble of one).
         pixel: a model reading 28x28 crops, or None.
         photo_weight: the pose expert's weight on photos with landmarks, in [0, 1] (1 without
             a pixel expert).
@@ -171,9 +250,11 @@ class PhotoModel(TrainedModel):
     model_type = "photo"
     reads_photos = True
 
-    def __init__(self, *, pose: PoseClassifier, pixel: TrainedModel | None = None, photo_weight: float = 1.0,
-                 metadata: ModelMetadata | None = None) -> None:  # fmt: skip
+    def __init__(self, *, pose: PoseEnsemble | PoseClassifier, pixel: TrainedModel | None = None,
+                 photo_weight: float = 1.0, metadata: ModelMetadata | None = None) -> None:  # fmt: skip
         check_param("photo_weight", photo_weight, Interval(float, 0, 1))
+        if isinstance(pose, PoseClassifier):
+            pose = PoseEnsemble((pose,))
         if pixel is None and photo_weight != 1.0:
             raise InvalidParameterError("'photo_weight' must be 1 without a pixel expert")
         if pixel is not None and pixel.labels != pose.labels:
@@ -184,7 +265,7 @@ class PhotoModel(TrainedModel):
                 preprocessing={"photos": "hand observation (landmarks, side, crop)", "crops": "28x28 pixels"},
                 hyperparameters={"photo_weight": float(photo_weight),
                                  "pixel": None if pixel is None else pixel.metadata.backend,
-                                 "pose_layers": [w.shape[1] for w in pose.weights[:-1]]},
+                                 "pose_layers": pose.hidden_layers, "pose_members": len(pose.members)},
             )  # fmt: skip
         super().__init__(metadata=metadata)
         self.pose = pose
@@ -253,5 +334,5 @@ class PhotoModel(TrainedModel):
         weight = metadata.hyperparameters.get("photo_weight", 1.0)
         if not isinstance(weight, (int, float)):
             raise ModelFormatError(f"{directory}: photo_weight must be a number, got {weight!r}")
-        return cls(pose=PoseClassifier.from_file(directory / pose_file), pixel=pixel, photo_weight=float(weight),
+        return cls(pose=PoseEnsemble.from_file(directory / pose_file), pixel=pixel, photo_weight=float(weight),
                    metadata=metadata)  # fmt: skip

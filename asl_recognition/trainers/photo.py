@@ -7,8 +7,12 @@
    cached on disk by content.
 2. **Hands of the photo folder** (``photos_train``, optional, ``<LETTER>/*.jpg`` with a
    ``SOURCES.tsv`` person column): each photo's observation, cached on disk by content.
-3. **Pose expert**: a small ReLU network on hand-shape features, trained on those hands and
-   ``augment_copies`` synthetic variations of each (:mod:`asl_recognition.photo.hand_augment`).
+3. **Pose expert**: ``members`` small ReLU networks on hand-shape features, their
+   probabilities averaged, trained on those hands and ``augment_copies`` synthetic variations
+   of each (:mod:`asl_recognition.photo.hand_augment`). Each network trains for the number of
+   epochs after which it reads persons it was not trained on best (``early_stopping="person"``:
+   some persons of the photo folder held out, then a refit on all), so that training stops
+   where it starts to learn the seen persons rather than the letters.
    With ``balance="person"`` (the default) every person counts the same in the loss, whatever
    their number of photos: each training hand is weighted by one over its person's count, and
    Sign MNIST's hands count as one more person (:func:`person_weights`). The recogniser is
@@ -44,7 +48,7 @@ import numpy.typing as npt
 from asl_recognition._validation import Interval, StrOptions, check_param
 from asl_recognition.errors import DatasetError, InvalidParameterError
 from asl_recognition.models.base import TrainedModel
-from asl_recognition.models.photo import PhotoModel, PoseClassifier, observation_features
+from asl_recognition.models.photo import PhotoModel, PoseClassifier, PoseEnsemble, observation_features
 from asl_recognition.trainers.base import TrainResult, get_trainer, validation_metrics
 
 if TYPE_CHECKING:
@@ -59,6 +63,8 @@ logger = logging.getLogger(__name__)
 PHOTOS_TRAIN_ENV = "ASL_PHOTOS_TRAIN"
 #: Candidate mixing weights of the pose expert (0 = pixel expert alone, 1 = pose alone).
 WEIGHT_GRID = tuple(float(w) for w in np.round(np.linspace(0.0, 1.0, 21), 2))
+#: Epochs without a better log-loss on held-out persons after which training stops.
+PATIENCE = 10
 #: The person that Sign MNIST's hands count as when training is balanced by person.
 SIGN_MNIST_PERSON = "sign-language-mnist"
 #: The default pixel expert: the library's default CNN (``conf/trainer/cnn.yaml``), which keeps
@@ -115,7 +121,14 @@ class PhotoTrainer:
             expert too, far below a CNN on the test file).
         hidden: the pose expert's hidden layer widths.
         alpha: its L2 penalty.
-        max_iter: its largest number of training epochs (early stopping on 10 % of the rows).
+        max_iter: its largest number of training epochs.
+        members: networks in the pose expert, each with its own seed (and held-out persons),
+            their probabilities averaged.
+        early_stopping: ``"person"``: each network trains for as many epochs as read held-out
+            persons of the photo folder best (:meth:`_epochs_for_unseen_persons`; needs at
+            least two persons, else ``"rows"`` is used); ``"rows"``: scikit-learn's early
+            stopping on 10 % of the training rows (their augmented copies and photos of the
+            same persons included, so it measures persons already seen).
         augment_copies: synthetic variations per training hand.
         balance: ``"person"``: every person (Sign MNIST's hands counted as one) has the same
             weight in the pose expert's loss; ``"none"``: every hand the same weight.
@@ -136,6 +149,8 @@ class PhotoTrainer:
         max_iter: int = 300,
         augment_copies: int = 2,
         balance: str = "person",
+        members: int = 5,
+        early_stopping: str = "person",
         mnist_stride: int = 4,
         validation_fraction: float = 0.25,
         workers: int | None = None,
@@ -168,6 +183,8 @@ class PhotoTrainer:
         self.max_iter = int(check_param("max_iter", max_iter, Interval(int, 1, None)))
         self.augment_copies = int(check_param("augment_copies", augment_copies, Interval(int, 0, None)))
         self.balance = str(check_param("balance", balance, StrOptions(["person", "none"])))
+        self.members = int(check_param("members", members, Interval(int, 1, None)))
+        self.early_stopping = str(check_param("early_stopping", early_stopping, StrOptions(["person", "rows"])))
         self.mnist_stride = int(check_param("mnist_stride", mnist_stride, Interval(int, 1, None)))
         self.validation_fraction = float(check_param("validation_fraction", validation_fraction,
                                                      Interval(float, 0, 1, closed="neither")))  # fmt: skip
@@ -177,7 +194,8 @@ class PhotoTrainer:
             "pixel": pixel.metadata.backend if isinstance(pixel, TrainedModel) else
                      (dict(pixel) if isinstance(pixel, Mapping) else pixel),
             "hidden": list(layers), "alpha": self.alpha, "max_iter": self.max_iter,
-            "augment_copies": self.augment_copies, "balance": self.balance, "mnist_stride": self.mnist_stride,
+            "augment_copies": self.augment_copies, "balance": self.balance, "members": self.members,
+            "early_stopping": self.early_stopping, "mnist_stride": self.mnist_stride,
             "validation_fraction": validation_fraction,
         }  # fmt: skip
 
@@ -240,10 +258,16 @@ class PhotoTrainer:
 
     # -- pose expert -------------------------------------------------------------------------
     def _fit_pose(self, hands: npt.NDArray[np.float64], labels: npt.NDArray[np.int64],
-                  persons: npt.NDArray[np.str_], seed: int) -> PoseClassifier:  # fmt: skip
-        from sklearn.neural_network import MLPClassifier
-        from sklearn.preprocessing import StandardScaler
+                  persons: npt.NDArray[np.str_], seed: int) -> PoseEnsemble:  # fmt: skip
+        """The pose expert: ``members`` networks, member ``k`` with seed ``seed + 1000 k``."""
+        return PoseEnsemble(tuple(self._fit_network(hands, labels, persons, seed + 1000 * k)
+                                  for k in range(self.members)))  # fmt: skip
 
+    def _rows(
+        self, hands: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], persons: npt.NDArray[np.str_], seed: int
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.float64] | None]:
+        """Training rows: the hands' features and ``augment_copies`` varied copies of each, their
+        labels, and their weights (None: all the same)."""
         from asl_recognition.photo.hand_augment import augment_hands
         from asl_recognition.photo.hand_shape import shape_features
 
@@ -254,13 +278,72 @@ class PhotoTrainer:
             x.append(shape_features(augment_hands(hands, copies=self.augment_copies, seed=seed)))
             y.append(np.repeat(labels, self.augment_copies))
             who.append(np.repeat(persons, self.augment_copies))
-        features, targets = np.concatenate(x), np.concatenate(y)
         weights = person_weights(np.concatenate(who)) if self.balance == "person" else None
-        scaler = StandardScaler().fit(features)
-        mlp = MLPClassifier(hidden_layer_sizes=self.hidden, alpha=self.alpha, max_iter=self.max_iter,
-                            early_stopping=True, random_state=seed)  # fmt: skip
-        mlp.fit(scaler.transform(features), targets, sample_weight=weights)
+        return np.concatenate(x), np.concatenate(y), weights
+
+    def _network(self, seed: int, **options: Any) -> Any:
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier(hidden_layer_sizes=self.hidden, alpha=self.alpha, random_state=seed, **options)
+
+    def _fit_network(self, hands: npt.NDArray[np.float64], labels: npt.NDArray[np.int64],
+                     persons: npt.NDArray[np.str_], seed: int) -> PoseClassifier:  # fmt: skip
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.preprocessing import StandardScaler
+
+        photo_persons = sorted(set(persons.tolist()) - {SIGN_MNIST_PERSON})
+        if self.early_stopping == "person" and len(photo_persons) >= 2:
+            epochs = self._epochs_for_unseen_persons(hands, labels, persons, photo_persons, seed)
+            features, targets, weights = self._rows(hands, labels, persons, seed)
+            scaler = StandardScaler().fit(features)
+            mlp = self._network(seed, max_iter=epochs, n_iter_no_change=epochs + 1)
+            with warnings.catch_warnings():  # stopping after `epochs` is the point, not a failure
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                mlp.fit(scaler.transform(features), targets, sample_weight=weights)
+        else:
+            features, targets, weights = self._rows(hands, labels, persons, seed)
+            scaler = StandardScaler().fit(features)
+            mlp = self._network(seed, max_iter=self.max_iter, early_stopping=True)
+            mlp.fit(scaler.transform(features), targets, sample_weight=weights)
         return PoseClassifier.from_sklearn(scaler, mlp)
+
+    def _epochs_for_unseen_persons(self, hands: npt.NDArray[np.float64], labels: npt.NDArray[np.int64],
+                                   persons: npt.NDArray[np.str_], photo_persons: Sequence[str],
+                                   seed: int) -> int:  # fmt: skip
+        """Training epochs after which the network reads persons it was not trained on best:
+        ``validation_fraction`` of the photo persons (at least one, drawn with ``seed``) are
+        held out, the network trains on the others epoch by epoch, and the epoch with the
+        lowest log-loss on the held-out persons' hands is kept (after :data:`PATIENCE`
+        epochs without improvement the search stops)."""
+        from sklearn.preprocessing import StandardScaler
+
+        from asl_recognition.photo.hand_shape import shape_features
+
+        rng = np.random.default_rng(seed)
+        n_held = max(1, round(self.validation_fraction * len(photo_persons)))
+        held = np.isin(persons, rng.choice(np.asarray(photo_persons), size=n_held, replace=False))
+        features, targets, weights = self._rows(hands[~held], labels[~held], persons[~held], seed)
+        scaler = StandardScaler().fit(features)
+        x, x_held = scaler.transform(features), scaler.transform(shape_features(hands[held]))
+        w_held = person_weights(persons[held]) if self.balance == "person" else np.ones(int(held.sum()))
+        mlp = self._network(seed)
+        classes = np.unique(labels)
+        column = np.searchsorted(classes, labels[held])
+        best, best_loss, since = 1, np.inf, 0
+        for epoch in range(1, self.max_iter + 1):
+            mlp.partial_fit(x, targets, classes=classes, sample_weight=weights)
+            p = mlp.predict_proba(x_held)[np.arange(len(column)), column]
+            loss = float(np.average(-np.log(np.maximum(p, 1e-12)), weights=w_held))
+            if loss < best_loss - 1e-4:
+                best, best_loss, since = epoch, loss, 0
+            else:
+                since += 1
+                if since >= PATIENCE:
+                    break
+        logger.debug("photo: pose network (seed %d) reads held-out persons best after %d epoch(s)", seed, best)
+        return best
 
     # -- fit ---------------------------------------------------------------------------------
     def fit(self, train: Dataset, *, validation: Dataset | None = None, seed: int = 0) -> TrainResult:

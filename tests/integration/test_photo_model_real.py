@@ -47,7 +47,8 @@ def photo_model_dir(photos_train: Path, real_train: Any, tmp_path_factory: pytes
     # image): every 10th image of it is enough for that metric to be measured and checked
     validation = validation.subset(np.arange(0, len(validation), 10))
     # pixel=None: the pose expert alone (a CNN pixel expert is the main job's, tested there)
-    trainer = get_trainer("photo", photos_train=photos_train, pixel=None, mnist_stride=20, hidden=[64], max_iter=80)
+    trainer = get_trainer("photo", photos_train=photos_train, pixel=None, mnist_stride=20, hidden=[64], max_iter=80,
+                          members=2)
     result = trainer.fit(fit, validation=validation, seed=0)
     assert 0.0 < result.metrics["photo_validation_accuracy"] <= 1.0
     assert result.metrics["validation_size"] == len(validation)

@@ -3,6 +3,7 @@ photo flavour (pose classifier, fusion, save/load), photo folders and the observ
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from pathlib import Path
@@ -15,7 +16,7 @@ from asl_recognition.data.letters import VALID_LABELS
 from asl_recognition.data.photos import load_photo_dataset
 from asl_recognition.errors import DatasetError, InvalidParameterError, ModelFormatError
 from asl_recognition.models import load_model
-from asl_recognition.models.photo import PhotoModel, PoseClassifier
+from asl_recognition.models.photo import PhotoModel, PoseClassifier, PoseEnsemble
 from asl_recognition.photo.box import HandBox
 from asl_recognition.photo.hand_augment import augment_hands
 from asl_recognition.photo.hand_shape import N_FEATURES, canonical_hands, hand_shape_features, shape_features
@@ -112,6 +113,29 @@ def test_pose_classifier_round_trips_without_pickle(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"not an npz")
     with pytest.raises(ModelFormatError, match=r"bad\.npz"):
         PoseClassifier.from_file(tmp_path / "bad.npz")
+
+
+def test_pose_ensemble_averages_its_members_and_round_trips(tmp_path: Path) -> None:
+    a, b = _pose_classifier(0), _pose_classifier(1)
+    ensemble = PoseEnsemble((a, b))
+    x = np.random.default_rng(3).normal(size=(5, N_FEATURES))
+    np.testing.assert_allclose(ensemble.predict_proba(x), (a.predict_proba(x) + b.predict_proba(x)) / 2)
+    assert ensemble.labels == a.labels and ensemble.n_parameters == a.n_parameters + b.n_parameters
+    path = tmp_path / "pose.npz"
+    path.write_bytes(ensemble.to_bytes())
+    again = PoseEnsemble.from_file(path)
+    assert len(again.members) == 2
+    np.testing.assert_allclose(again.predict_proba(x), ensemble.predict_proba(x), atol=1e-5)
+    with pytest.raises(ModelFormatError, match="holds 2 pose classifiers"):
+        PoseClassifier.from_file(path)
+    path.write_bytes(a.to_bytes())  # a single network's file (models saved before ensembles) is one member
+    assert len(PoseEnsemble.from_file(path).members) == 1
+    assert PoseEnsemble((a,)).to_bytes() == a.to_bytes()
+    other = dataclasses.replace(b, labels=tuple(reversed(b.labels)))
+    with pytest.raises(ModelFormatError, match="member 1"):
+        PoseEnsemble((a, other))
+    with pytest.raises(ModelFormatError, match="at least one"):
+        PoseEnsemble(())
 
 
 def test_pose_classifier_checks_its_layers() -> None:
@@ -339,7 +363,8 @@ def test_a_person_with_many_photos_does_not_outvote_the_others(balance: str) -> 
                             other[rng.integers(4, size=200)]])  # fmt: skip
     labels = np.concatenate([np.zeros(400), np.ones(20), np.full(200, 2)]).astype(np.int64)
     persons = np.array(["big"] * 400 + ["small"] * 20 + [SIGN_MNIST_PERSON] * 200)
-    trainer = PhotoTrainer(hidden=(16,), augment_copies=0, balance=balance, max_iter=200)
+    trainer = PhotoTrainer(hidden=(16,), augment_copies=0, balance=balance, max_iter=200, early_stopping="rows",
+                           members=1)  # balancing alone: no held-out persons
     pose = trainer._fit_pose(hands, labels, persons, seed=0)
     p_small = pose.predict_proba(shape_features(shared))[:, pose.labels.index(1)].mean()
     if balance == "person":
@@ -408,3 +433,28 @@ def test_predict_says_when_no_hand_was_found(tmp_path: Path, capsys: pytest.Capt
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{photo}: ") and lines[0].endswith("[no hand found: the centre of the image was read]")
     assert lines[1].startswith(f"{crop}: ") and "no hand found" not in lines[1]
+
+
+def test_person_early_stopping_trains_as_long_as_held_out_persons_gain() -> None:
+    """``early_stopping="person"`` picks each network's epochs on persons it was not trained on:
+    when the persons sign every letter alike, held-out persons keep gaining (many epochs); when
+    the held-out person signs otherwise than the training persons, it stops early."""
+    from asl_recognition.trainers.photo import PhotoTrainer
+
+    rng = np.random.default_rng(0)
+    shapes = np.stack([_hand(k) @ _rotation_z(0.5 * k).T for k in range(3)])  # three letters
+    persons = np.repeat(np.array(["p1", "p2", "p3", "p4"]), 60)
+    letters = np.tile(np.repeat(np.arange(3), 20), 4)
+    hands = shapes[letters] + rng.normal(0, 0.004, (len(letters), 21, 3))
+    labels = np.asarray(VALID_LABELS)[letters]
+    trainer = PhotoTrainer(hidden=(16,), augment_copies=0, max_iter=60, members=2)
+    alike = trainer._epochs_for_unseen_persons(hands, labels, persons, ["p1", "p2", "p3", "p4"], seed=0)
+    # p1 (the one held out) signs otherwise than the others: the more the network learns
+    # them, the worse it reads p1
+    own = np.asarray(VALID_LABELS)[(letters + np.repeat([1, 0, 0, 0], 60)) % 3]
+    unrelated = trainer._epochs_for_unseen_persons(hands, own, persons, ["p1"], seed=0)
+    # alike: still gaining when max_iter ends; otherwise: stops once the network tells the hands apart
+    assert alike == trainer.max_iter and unrelated < alike / 2, (alike, unrelated)
+    pose = trainer._fit_pose(hands, labels, persons, seed=0)
+    assert len(pose.members) == 2
+    assert (pose.predict_proba(shape_features(shapes)).argmax(1) == np.arange(3)).all()
