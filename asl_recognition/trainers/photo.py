@@ -296,16 +296,14 @@ class PhotoTrainer:
         photo_persons = sorted(set(persons.tolist()) - {SIGN_MNIST_PERSON})
         if self.early_stopping == "person" and len(photo_persons) >= 2:
             epochs = self._epochs_for_unseen_persons(hands, labels, persons, photo_persons, seed)
-            features, targets, weights = self._rows(hands, labels, persons, seed)
-            scaler = StandardScaler().fit(features)
             mlp = self._network(seed, max_iter=epochs, n_iter_no_change=epochs + 1)
-            with warnings.catch_warnings():  # stopping after `epochs` is the point, not a failure
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                mlp.fit(scaler.transform(features), targets, sample_weight=weights)
         else:
-            features, targets, weights = self._rows(hands, labels, persons, seed)
-            scaler = StandardScaler().fit(features)
             mlp = self._network(seed, max_iter=self.max_iter, early_stopping=True)
+        features, targets, weights = self._rows(hands, labels, persons, seed)
+        scaler = StandardScaler().fit(features)
+        with warnings.catch_warnings():  # stopping after `epochs` is the point, not a failure
+            if not mlp.early_stopping:
+                warnings.simplefilter("ignore", ConvergenceWarning)
             mlp.fit(scaler.transform(features), targets, sample_weight=weights)
         return PoseClassifier.from_sklearn(scaler, mlp)
 
